@@ -1,0 +1,163 @@
+"""The `cytokg` command: build, validate, export, query and serve the knowledge graph.
+
+This is the one module of `kg` that knows the `server` package (it starts it). Every error ends in
+a one-line message on stderr and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from kg.errors import BuildError
+
+EXPORT_GRAPHS = {"asserted": "cytokg-asserted.nt", "inferred": "cytokg-inferred.nt",
+                 "full": "cytokg.nt"}
+EXPORT_FORMATS = ("turtle", "nt", "json-ld", "xml")
+QUERY_FORMATS = ("table", "json", "csv", "tsv")
+
+
+def project_from(args: argparse.Namespace):
+    """Make the Project that the command works on from the --root and --out options."""
+    from kg.build import Project
+
+    root = Path(args.root).resolve()
+    out = Path(args.out).resolve() if args.out else root / "build"
+    return Project(root=root, out=out)
+
+
+def ensure_built(args: argparse.Namespace, quiet: bool = True) -> Path:
+    """Build the release if the sources changed, and return its directory."""
+    from kg.build import build
+
+    project = project_from(args)
+    build(project, progress=(lambda _: None) if quiet else say)
+    return project.out
+
+
+def say(message: str) -> None:
+    """Print a progress line to stderr, keeping stdout for data."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def cmd_build(args: argparse.Namespace) -> int:
+    """Run load -> validate -> reason -> release and print a summary."""
+    from kg.build import build
+
+    outcome = build(project_from(args), progress=say, force=args.force)
+    counts = outcome.manifest["counts"]
+    say(f"release {outcome.manifest['version']}: {counts['asserted']} asserted + "
+        f"{counts['inferred']} inferred = {counts['full']} triples")
+    return 0
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    """Load and validate the sources without reasoning or writing anything."""
+    from kg.build import load_and_validate
+
+    load_and_validate(project_from(args), progress=say)
+    say("valid")
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Write one graph of the release in one format to a file or stdout."""
+    from rdflib import Graph
+
+    from kg.release import CONTEXT, serialise, sorted_graph
+
+    out = ensure_built(args)
+    graph = Graph()
+    graph.parse(out / EXPORT_GRAPHS[args.graph], format="nt")
+    context = json.loads((out / CONTEXT).read_text(encoding="utf-8"))
+    prefixes = {k: v for k, v in context["@context"].items() if isinstance(v, str)}
+    data = serialise(sorted_graph(graph, prefixes), args.format, context)
+    if args.output:
+        Path(args.output).write_bytes(data)
+        say(f"wrote {len(graph)} triples to {args.output}")
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def cmd_query(args: argparse.Namespace) -> int:
+    """Run a SPARQL query, given inline or as a file, over the built graph."""
+    from kg.query import QueryError, format_result, read_query, release_converter, run
+
+    try:
+        text = read_query(args.query)
+        out = ensure_built(args)
+        result = run(out, text, graph=args.graph)
+        sys.stdout.write(format_result(result, args.format, release_converter(out)))
+    except QueryError as exc:
+        raise BuildError(str(exc)) from None
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Build if the sources changed, then serve the release over HTTP."""
+    from server.run import serve
+
+    out = ensure_built(args, quiet=False)
+    return serve(out, args)
+
+
+def parser() -> argparse.ArgumentParser:
+    """Declare the command line."""
+    main = argparse.ArgumentParser(prog="cytokg", description=__doc__.splitlines()[0])
+    main.add_argument("--root", default=".", help="project root holding ontology/ (default: .)")
+    main.add_argument("--out", default=None, help="release directory (default: ROOT/build)")
+    commands = main.add_subparsers(dest="command", required=True)
+
+    build = commands.add_parser("build", help="load, validate, reason and release into build/")
+    build.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    build.set_defaults(func=cmd_build)
+
+    validate = commands.add_parser("validate", help="check the sources (SHACL, quality checks)")
+    validate.set_defaults(func=cmd_validate)
+
+    export = commands.add_parser("export", help="write a graph of the release in a format")
+    export.add_argument("--graph", choices=sorted(EXPORT_GRAPHS), default="full")
+    export.add_argument("--format", choices=EXPORT_FORMATS, default="turtle")
+    export.add_argument("-o", "--output", help="file to write (default: stdout)")
+    export.set_defaults(func=cmd_export)
+
+    query = commands.add_parser("query", help="run a SPARQL query over the built graph")
+    query.add_argument("query", metavar="QUERY_OR_FILE", help="a query, or a file holding one")
+    query.add_argument("--format", choices=QUERY_FORMATS, default="table")
+    query.add_argument("--graph", choices=sorted(EXPORT_GRAPHS), default="full",
+                       help="query the asserted, inferred or full graph (default: full)")
+    query.set_defaults(func=cmd_query)
+
+    serve = commands.add_parser("serve", help="build if needed, then serve the SPARQL endpoint")
+    try:
+        from server.run import add_arguments
+    except ImportError:  # the server package is optional for building
+        add_arguments = None
+    if add_arguments is not None:
+        add_arguments(serve)
+    serve.set_defaults(func=cmd_serve)
+    return main
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line and turn known errors into a one-line message and exit status."""
+    args = parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except BuildError as exc:
+        print(f"cytokg: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("cytokg: interrupted", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"cytokg: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,257 @@
+"""Load `ontology/` into one graph of asserted triples, naming the file and line of every error.
+
+The TBox comes from the edit file `cytokg.ttl`; the ABox from the tables in `data/*.tsv`, which are
+turned into triples as ROBOT templates do in OBO projects. Each fact of a row carries its provenance
+as an OWL 2 axiom annotation (OWL 2 Structural Specification, section 10.2; mapped to RDF as in the
+OWL 2 RDF Mapping, table 17): `[] a owl:Axiom; owl:annotatedSource s; owl:annotatedProperty p;
+owl:annotatedTarget o; dcterms:source src`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import curies
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.compare import to_canonical_graph
+from rdflib.namespace import OWL, RDF, RDFS, XSD
+from rdflib.plugins.parsers.notation3 import BadSyntax
+
+from kg.errors import BuildError
+from kg.vocab import CYTOKG, DCTERMS, SKOS, converter, load_context
+
+TBOX_FILE = "cytokg.ttl"
+CONTEXT_FILE = "context.jsonld"
+SHAPES_FILE = "shapes.ttl"
+DATA_DIR = "data"
+SOURCES_TABLE = "sources.tsv"
+SEPARATOR = " | "
+ENTITY_COLUMNS = ("id", "type", "label", "definition", "source")
+OPTIONAL_COLUMNS = ("alt_labels",)
+STATEMENT_HEADER = ["subject", "property", "object", "source"]
+LOCAL_NAME_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
+
+
+@dataclass
+class Sources:
+    """The asserted graph and the files it came from (for hashing and error messages)."""
+
+    graph: Graph
+    tbox: Graph
+    shapes: Graph
+    prefixes: dict[str, str]
+    files: list[Path] = field(default_factory=list)
+
+
+def parse_turtle(path: Path) -> Graph:
+    """Parse a Turtle file, turning a syntax error into a BuildError naming the file and line."""
+    graph = Graph()
+    try:
+        graph.parse(path, format="turtle")
+    except BadSyntax as exc:
+        raise BuildError(f"{path}:{exc.lines + 1}: Turtle syntax error: {exc._why}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BuildError(f"{path}: cannot read: {exc}") from None
+    # Parsed blank nodes get random labels; canonical labels make releases byte-stable.
+    canonical = Graph()
+    for triple in to_canonical_graph(graph):
+        canonical.add(triple)
+    return canonical
+
+
+def source_files(root: Path) -> list[Path]:
+    """List every file the build reads under `ontology/`, in a stable order."""
+    files = [root / TBOX_FILE, root / CONTEXT_FILE]
+    if (root / SHAPES_FILE).exists():
+        files.append(root / SHAPES_FILE)
+    files.extend(sorted((root / DATA_DIR).glob("*.tsv")))
+    return files
+
+
+def load(root: Path) -> Sources:
+    """Load the TBox and every table under `root` into one asserted graph."""
+    for required in (TBOX_FILE, CONTEXT_FILE):
+        if not (root / required).is_file():
+            raise BuildError(f"{root / required}: missing source file")
+    prefixes = load_context(root / CONTEXT_FILE)
+    tbox = parse_turtle(root / TBOX_FILE)
+    shapes = parse_turtle(root / SHAPES_FILE) if (root / SHAPES_FILE).exists() else Graph()
+    graph = Graph()
+    for triple in tbox:
+        graph.add(triple)
+    builder = _TableLoader(tbox, converter(prefixes), graph)
+    tables = sorted((root / DATA_DIR).glob("*.tsv"))
+    errors: list[str] = []
+    for path in tables:
+        errors.extend(builder.load_table(path))
+    if errors:
+        raise BuildError(f"{len(errors)} error(s) in the tables of {root / DATA_DIR}", errors)
+    bind_prefixes(graph, prefixes)
+    return Sources(graph=graph, tbox=tbox, shapes=shapes, prefixes=prefixes,
+                   files=source_files(root))
+
+
+def bind_prefixes(graph: Graph, prefixes: dict[str, str]) -> None:
+    """Bind our prefixes so that every serialisation of the graph uses the same short names."""
+    for prefix, namespace in prefixes.items():
+        graph.bind(prefix, namespace, override=True, replace=True)
+
+
+def axiom_node(triple: tuple[URIRef, URIRef, URIRef | Literal]) -> BNode:
+    """Name the annotation node of a triple by its content, so that rebuilds give the same bytes."""
+    key = " ".join(term.n3() for term in triple)
+    return BNode("ax" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:20])
+
+
+def annotate(graph: Graph, triple: tuple[URIRef, URIRef, URIRef | Literal],
+             sources: Iterable[URIRef]) -> None:
+    """Add a triple with its provenance as an owl:Axiom annotation (OWL 2 RDF Mapping, table 17)."""
+    graph.add(triple)
+    node = axiom_node(triple)
+    subject, predicate, obj = triple
+    graph.add((node, RDF.type, OWL.Axiom))
+    graph.add((node, OWL.annotatedSource, subject))
+    graph.add((node, OWL.annotatedProperty, predicate))
+    graph.add((node, OWL.annotatedTarget, obj))
+    for source in sources:
+        graph.add((node, DCTERMS.source, source))
+
+
+class _TableLoader:
+    """Turns rows of entity and statement tables into triples, collecting every error found."""
+
+    def __init__(self, tbox: Graph, conv: curies.Converter, graph: Graph) -> None:
+        self.tbox = tbox
+        self.conv = conv
+        self.graph = graph
+        self.seen: dict[URIRef, str] = {}
+
+    def load_table(self, path: Path) -> list[str]:
+        """Load one table and return its errors, each prefixed by file and line."""
+        try:
+            lines = path.read_text(encoding="utf-8").splitlines()
+        except UnicodeDecodeError as exc:
+            return [f"{path}: not UTF-8 ({exc.reason} at byte {exc.start})"]
+        rows = [(n, line) for n, line in enumerate(lines, 1)
+                if line.strip() and not line.startswith("#")]
+        if not rows:
+            return [f"{path}: empty table (no header)"]
+        header_line, header_text = rows[0]
+        header = [h.strip() for h in header_text.split("\t")]
+        errors: list[str] = []
+        if header == STATEMENT_HEADER:
+            row_loader = self._statement_row
+        else:
+            missing = [c for c in ENTITY_COLUMNS if c not in header]
+            if missing:
+                return [f"{path}:{header_line}: header lacks column(s) {', '.join(missing)} "
+                        f"(an entity table needs {', '.join(ENTITY_COLUMNS)}; a statement "
+                        f"table has exactly {' '.join(STATEMENT_HEADER)})"]
+            for column in header:
+                if column not in ENTITY_COLUMNS + OPTIONAL_COLUMNS:
+                    try:
+                        self._property(column)
+                    except ValueError as exc:
+                        errors.append(f"{path}:{header_line}: column {column!r}: {exc}")
+            if errors:
+                return errors
+            row_loader = self._entity_row
+        optional_source = path.name == SOURCES_TABLE
+        for number, text in rows[1:]:
+            cells = text.split("\t")
+            where = f"{path}:{number}"
+            if len(cells) > len(header):
+                errors.append(f"{where}: {len(cells)} cells but the header has {len(header)}")
+                continue
+            row = dict(zip(header, [c.strip() for c in cells] + [""] * len(header), strict=False))
+            try:
+                row_loader(row, where, optional_source)
+            except ValueError as exc:
+                errors.append(f"{where}: {exc}")
+        return errors
+
+    def _property(self, text: str) -> URIRef:
+        """Expand a property CURIE, refusing one the TBox does not declare."""
+        prop = self._iri(text)
+        if prop == RDF.type or (prop, RDF.type, None) in self.tbox:
+            return prop
+        raise ValueError(f"property {text} is not declared in the TBox")
+
+    def _iri(self, text: str) -> URIRef:
+        """Expand a bare local name into our namespace, or a CURIE with a known prefix."""
+        if ":" not in text:
+            if not text or not set(text) <= LOCAL_NAME_CHARS:
+                raise ValueError(f"{text!r} is not a valid local name")
+            return CYTOKG[text]
+        expanded = self.conv.expand(text)
+        if expanded is None:
+            raise ValueError(f"{text!r} has an unknown prefix (see ontology/context.jsonld)")
+        return URIRef(expanded)
+
+    def _value(self, prop: URIRef, text: str) -> URIRef | Literal:
+        """Make the object of a property: a typed literal for data properties, else an IRI."""
+        if (prop, RDF.type, OWL.DatatypeProperty) in self.tbox:
+            datatype = self.tbox.value(prop, RDFS.range)
+            if datatype is None or datatype == XSD.string:
+                return Literal(text)
+            literal = Literal(text, datatype=datatype)
+            if literal.ill_typed:
+                raise ValueError(f"{text!r} is not a valid {self.conv.compress(str(datatype))}")
+            return literal
+        return self._iri(text)
+
+    def _sources(self, cell: str, optional: bool) -> list[URIRef]:
+        """Expand the source cell, which must name at least one source unless `optional`."""
+        sources = [self._iri(s) for s in split(cell)]
+        if not sources and not optional:
+            raise ValueError("no source: every fact must say where it comes from")
+        return sources
+
+    def _entity_row(self, row: dict[str, str], where: str, optional_source: bool) -> None:
+        """Turn one entity row into its declaration, annotations and annotated facts."""
+        for column in ("id", "type", "label", "definition"):
+            if not row[column]:
+                raise ValueError(f"empty {column!r}")
+        entity = self._iri(row["id"])
+        if entity in self.seen:
+            raise ValueError(f"id {row['id']!r} already defined at {self.seen[entity]}")
+        self.seen[entity] = where
+        sources = self._sources(row["source"], optional_source)
+        add = self.graph.add
+        add((entity, RDF.type, OWL.NamedIndividual))
+        add((entity, RDFS.label, Literal(row["label"], lang="en")))
+        add((entity, SKOS.definition, Literal(row["definition"], lang="en")))
+        for alt in split(row.get("alt_labels", "")):
+            add((entity, SKOS.altLabel, Literal(alt, lang="en")))
+        for source in sources:
+            add((entity, DCTERMS.source, source))
+        for triple in self._facts(entity, row):
+            annotate(self.graph, triple, sources)
+
+    def _facts(self, entity: URIRef, row: dict[str, str]) -> Iterator[tuple]:
+        """Yield the typed facts of an entity row: its classes and its property columns."""
+        for cls in split(row["type"]):
+            yield (entity, RDF.type, self._iri(cls))
+        for column, cell in row.items():
+            if column in ENTITY_COLUMNS or column in OPTIONAL_COLUMNS:
+                continue
+            prop = self._property(column)
+            for value in split(cell):
+                yield (entity, prop, self._value(prop, value))
+
+    def _statement_row(self, row: dict[str, str], where: str, optional_source: bool) -> None:
+        """Turn one statement row into an annotated triple."""
+        for column in STATEMENT_HEADER:
+            if not row[column]:
+                raise ValueError(f"empty {column!r}")
+        prop = self._property(row["property"])
+        triple = (self._iri(row["subject"]), prop, self._value(prop, row["object"]))
+        annotate(self.graph, triple, self._sources(row["source"], optional_source))
+
+
+def split(cell: str) -> list[str]:
+    """Split a multi-valued cell on ' | ', dropping empty parts."""
+    return [part.strip() for part in cell.split(SEPARATOR.strip()) if part.strip()]
