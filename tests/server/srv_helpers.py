@@ -1,0 +1,112 @@
+"""Helpers shared by the server tests: app construction and process/HTTP utilities."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import requests
+from flask import Flask
+
+from server import create_app
+
+
+def make_app(release_dir: Path, **overrides: Any) -> Flask:
+    """Create an app on the fixture release with small, test-friendly limits."""
+    settings: dict[str, Any] = {
+        "release_dir": release_dir,
+        "time_limit": 5.0,
+        "row_limit": 1000,
+        "executors": 2,
+        "access_log": False,
+    }
+    settings.update(overrides)
+    app = create_app(settings)
+    app.config["TESTING"] = True
+    return app
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that is free right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def group_processes(pgid: int) -> list[int]:
+    """Pids still alive in process group ``pgid`` (Linux /proc), to prove nothing is left."""
+    alive = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        if fields[0] != "Z" and int(fields[2]) == pgid:
+            alive.append(int(entry.name))
+    return alive
+
+
+class LiveServer:
+    """The real gunicorn server (``python -m server.run``) on a free 127.0.0.1 port."""
+
+    def __init__(self, release_dir: Path, log_path: Path, *extra: str) -> None:
+        """Start the server in its own process group and wait until /health answers."""
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "server.run",
+                str(release_dir),
+                "--port",
+                str(self.port),
+                *extra,
+            ],
+            cwd=REPO,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"server exited early: {log_path.read_text()}")
+            try:
+                if requests.get(self.base + "/health", timeout=1).status_code == 200:
+                    return
+            except requests.RequestException:
+                time.sleep(0.1)
+        self.stop()
+        raise RuntimeError(f"server did not start: {log_path.read_text()}")
+
+    def terminate(self, timeout: float = 20) -> int:
+        """Send SIGTERM (graceful shutdown) and wait for the exit code."""
+        self.proc.send_signal(signal.SIGTERM)
+        return self.proc.wait(timeout=timeout)
+
+    def stop(self) -> None:
+        """Stop the server and anything left in its process group, whatever happened."""
+        if self.proc.poll() is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.terminate()
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        self._log.close()

@@ -1,0 +1,110 @@
+"""OWL 2 RL reasoning: the rules our model relies on, noise removal and inconsistency reports."""
+
+from __future__ import annotations
+
+import pytest
+from rdflib import Graph
+from rdflib.namespace import OWL, RDF, RDFS
+
+from kg.build import Project, build
+from kg.errors import BuildError
+from kg.reason import close
+from kg.sources import load
+from kg.vocab import CYTOKG
+
+IL2 = CYTOKG.IL2
+IL6 = CYTOKG.IL6
+LYMPHOCYTE = CYTOKG.Lymphocyte
+T_LYMPHOCYTE = CYTOKG.TLymphocyte
+MACROPHAGE = CYTOKG.Macrophage
+XSD_NS = "http://www.w3.org/2001/XMLSchema#"
+VOCABULARIES = (str(RDF), str(RDFS), str(OWL), XSD_NS)
+
+
+@pytest.fixture
+def closure(mini: Project):
+    """The closure of the tiny fixture's asserted graph."""
+    sources = load(mini.ontology)
+    return sources.graph, close(sources.graph)
+
+
+def test_rule_prp_inv_inverse_of_produced_by(closure) -> None:
+    asserted, result = closure
+    assert (MACROPHAGE, CYTOKG.produces, IL6) not in asserted
+    assert (MACROPHAGE, CYTOKG.produces, IL6) in result.inferred
+
+
+def test_rule_prp_spo2_chain_produced_by_subtype_of(closure) -> None:
+    asserted, result = closure
+    assert (IL2, CYTOKG.producedBy, LYMPHOCYTE) not in asserted
+    assert (IL2, CYTOKG.producedBy, LYMPHOCYTE) in result.inferred
+
+
+def test_rule_cls_hv2_defined_class_membership_appears_only_after_reasoning(closure) -> None:
+    asserted, result = closure
+    assert (IL2, RDF.type, CYTOKG.Lymphokine) not in asserted
+    assert (IL2, RDF.type, CYTOKG.Lymphokine) in result.inferred
+    assert (IL6, RDF.type, CYTOKG.Lymphokine) not in result.inferred
+
+
+def test_rule_cax_sco_subclass_membership(closure) -> None:
+    _, result = closure
+    assert (IL6, RDF.type, CYTOKG.Cytokine) in result.inferred
+
+
+def test_inferred_graph_holds_no_noise(closure) -> None:
+    asserted, result = closure
+    for subject, predicate, obj in result.inferred:
+        assert not str(subject).startswith(VOCABULARIES), (subject, predicate, obj)
+        assert not (predicate == OWL.sameAs and subject == obj)
+        assert obj not in (OWL.Thing, RDFS.Resource, OWL.NamedIndividual)
+        assert not (predicate == RDF.type and str(obj).startswith(XSD_NS))
+        assert (subject, predicate, obj) not in asserted
+    assert result.produced > result.kept > 0
+
+
+def test_axiom_annotations_are_not_reasoned_over(closure) -> None:
+    _, result = closure
+    assert not set(result.inferred.subjects(RDF.type, OWL.Axiom))
+
+
+def add_to_tbox(project: Project, turtle: str) -> None:
+    """Append statements to the fixture's edit file."""
+    tbox = project.ontology / "cytokg.ttl"
+    tbox.write_text(tbox.read_text() + "\n" + turtle + "\n")
+
+
+def test_rule_cls_nothing2_member_of_nothing_fails_the_build(mini: Project) -> None:
+    add_to_tbox(mini, "cytokg:IL6 a owl:Nothing .")
+    with pytest.raises(BuildError) as error:
+        build(mini, progress=lambda _: None)
+    message = str(error.value)
+    assert "inconsistent" in message
+    assert "<https://w3id.org/cytokg/IL6> rdf:type owl:Nothing" in message
+
+
+def test_rule_cax_adc_disjoint_classes_clash_names_the_triples(mini: Project) -> None:
+    table = mini.ontology / "data" / "cytokines.tsv"
+    table.write_text(table.read_text().replace("IL6\tInterleukin\t", "IL6\tInterleukin | CellType\t"))
+    with pytest.raises(BuildError) as error:
+        build(mini, progress=lambda _: None)
+    message = str(error.value)
+    assert ("<https://w3id.org/cytokg/IL6> rdf:type <https://w3id.org/cytokg/CellType> and "
+            "<https://w3id.org/cytokg/IL6> rdf:type <https://w3id.org/cytokg/Cytokine>, but the "
+            "two classes are disjoint") in message
+    assert not mini.out.exists()
+
+
+def test_rule_eq_diff1_owlrl_error_triple_fails_the_build(mini: Project) -> None:
+    add_to_tbox(mini, "cytokg:IL2 owl:sameAs cytokg:IL6 ; owl:differentFrom cytokg:IL6 .")
+    with pytest.raises(BuildError) as error:
+        build(mini, progress=lambda _: None)
+    message = str(error.value)
+    assert "owlrl:" in message
+    assert "https://w3id.org/cytokg/IL2" in message and "https://w3id.org/cytokg/IL6" in message
+
+
+def test_consistent_fixture_reasons_without_error(mini: Project) -> None:
+    assert build(mini, progress=lambda _: None).built
+    inferred = Graph().parse(mini.out / "cytokg-inferred.ttl")
+    assert (IL2, RDF.type, CYTOKG.Lymphokine) in inferred
