@@ -67,14 +67,14 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Write one graph of the release in one format to a file or stdout."""
     from rdflib import Graph
 
-    from kg.release import CONTEXT, serialise, sorted_graph
+    from kg.release import CONTEXT, graph_of, serialise
 
     out = ensure_built(args)
     graph = Graph()
     graph.parse(out / EXPORT_GRAPHS[args.graph], format="nt")
     context = json.loads((out / CONTEXT).read_text(encoding="utf-8"))
     prefixes = {k: v for k, v in context["@context"].items() if isinstance(v, str)}
-    data = serialise(sorted_graph(graph, prefixes), args.format, context)
+    data = serialise(graph_of(graph, prefixes), args.format, context)
     if args.output:
         Path(args.output).write_bytes(data)
         say(f"wrote {len(graph)} triples to {args.output}")

@@ -1,10 +1,10 @@
-"""The one exception type of the build, so the CLI can print a clear message instead of a traceback."""
+"""The one exception type of the build, so the CLI prints a clear message, not a traceback."""
 
 from __future__ import annotations
 
 
 class BuildError(Exception):
-    """A problem in the sources or the build that the user must fix; `details` lists each offender."""
+    """A problem in the sources or build for the user to fix; `details` lists each offender."""
 
     def __init__(self, message: str, details: list[str] | None = None) -> None:
         super().__init__(message)

@@ -48,7 +48,8 @@ def run(release: Path, text: str, graph: str = "full") -> QueryResult:
     try:
         return store.query(text, default_graphs=GRAPHS[graph])
     except QuerySyntaxError as exc:
-        raise QueryError(f"query syntax error: {exc}") from None
+        # The parser's message spans lines; one line keeps the CLI's error contract.
+        raise QueryError(f"query syntax error: {' '.join(str(exc).split())}") from None
 
 
 def release_converter(release: Path) -> curies.Converter:

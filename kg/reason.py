@@ -1,9 +1,9 @@
 """The OWL 2 RL closure of the asserted graph (owlrl), cut down to the triples users want.
 
-The inferred graph is the closure minus the asserted triples minus noise: axiomatic triples about the
-RDF, RDFS, OWL and XSD vocabularies, statements about anonymous class expressions, reflexive
-`owl:sameAs`, `owl:Thing` memberships and trivially reflexive schema triples. Axiom annotations carry
-no logical meaning (OWL 2 Direct Semantics ignores them), so they are left out of the reasoner's input.
+The inferred graph is the closure minus the asserted triples minus noise: axiomatic triples about
+the RDF, RDFS, OWL and XSD vocabularies, statements about anonymous class expressions, reflexive
+`owl:sameAs`, `owl:Thing` memberships and trivially reflexive schema triples. Annotations carry no
+logical meaning (OWL 2 Direct Semantics ignores them), so they are left out of the reasoner's input.
 """
 
 from __future__ import annotations
@@ -35,13 +35,28 @@ class Closure:
 
 
 def logical_part(asserted: Graph) -> Graph:
-    """Copy the asserted graph without axiom annotations, the reasoner's input."""
+    """Copy the asserted graph without annotations, the reasoner's input.
+
+    Axiom annotations and annotation assertions have no meaning under the OWL 2 Direct
+    Semantics; an annotation property that takes part in a schema axiom of its own (a
+    sub-property, domain, range or characteristic) is kept, since a rule could then use it.
+    """
     annotations = set(asserted.subjects(RDF.type, OWL.Axiom))
+    inert = {p for p in asserted.subjects(RDF.type, OWL.AnnotationProperty)
+             if not any(predicate not in (RDF.type, RDFS.label)
+                        and not annotation(asserted, predicate)
+                        for predicate in asserted.predicates(p, None))}
+    inert |= {RDFS.label, RDFS.comment}
     graph = Graph()
     for triple in asserted:
-        if triple[0] not in annotations:
+        if triple[0] not in annotations and triple[1] not in inert:
             graph.add(triple)
     return graph
+
+
+def annotation(graph: Graph, predicate) -> bool:
+    """Tell whether a predicate is itself an annotation property (so it says nothing logical)."""
+    return (predicate, RDF.type, OWL.AnnotationProperty) in graph
 
 
 def is_noise(triple: tuple) -> bool:
@@ -106,7 +121,7 @@ def check_consistency(closure: Graph) -> None:
 
 
 def disjoint_pairs(graph: Graph) -> set[tuple[URIRef, URIRef]]:
-    """Collect the pairs of named classes declared disjoint, pairwise or by owl:AllDisjointClasses."""
+    """Collect the pairs of named classes declared disjoint, pairwise or all together."""
     pairs: set[tuple[URIRef, URIRef]] = set()
     for first, second in graph.subject_objects(OWL.disjointWith):
         pairs.add(tuple(sorted((first, second))))

@@ -1,4 +1,4 @@
-"""Write the release artefacts into `build/`: deterministic bytes, written atomically, manifest last.
+"""Write the release into `build/`: deterministic bytes, written atomically, manifest last.
 
 Every file is rendered in memory first, so a serialisation error writes nothing; each file then
 replaces its predecessor by an atomic rename, and `manifest.json`, which lists the hash of every
@@ -27,8 +27,8 @@ MANIFEST = "manifest.json"
 CONTEXT = "context.jsonld"
 MAPPING_PREDICATES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.broadMatch, SKOS.narrowMatch,
                       SKOS.relatedMatch)
-GRAPH_FORMATS = {"turtle": ("ttl", "turtle"), "nt": ("nt", "nt"),
-                 "json-ld": ("jsonld", "json-ld"), "xml": ("owl", "xml")}
+EXTENSIONS = {"turtle": "ttl", "nt": "nt", "json-ld": "jsonld", "xml": "owl"}
+OXIGRAPH_FORMATS = {"turtle": pyoxigraph.RdfFormat.TURTLE, "xml": pyoxigraph.RdfFormat.RDF_XML}
 DATASET = URIRef(BASE + "dataset")
 BIOREGISTRY = "https://bioregistry.io/registry/"
 
@@ -44,11 +44,11 @@ class Release:
     manifest: dict
 
 
-def sorted_graph(triples, prefixes: dict[str, str]) -> Graph:
-    """Copy triples into a new graph in sorted order, so serialisers see them in a stable order."""
+def graph_of(triples, prefixes: dict[str, str]) -> Graph:
+    """Copy triples into a new graph that knows only our prefixes."""
     graph = Graph(bind_namespaces="none")
     bind_prefixes(graph, prefixes)
-    for triple in sorted(triples):
+    for triple in triples:
         graph.add(triple)
     return graph
 
@@ -68,13 +68,11 @@ def serialise(graph: Graph, fmt: str, context: dict) -> bytes:
         compact = json.loads(graph.serialize(format="json-ld", context=context["@context"]))
         text = json.dumps(canonical_json(compact), indent=1, sort_keys=True, ensure_ascii=False)
         return (text + "\n").encode("utf-8")
-    if fmt == "xml":
-        # pyoxigraph writes RDF/XML in the order it is given, so sorted input gives stable bytes.
-        prefixes = {p: ns for p, _ in graph.namespaces() if (ns := str(_))}
-        triples = pyoxigraph.parse(ntriples(graph), format=pyoxigraph.RdfFormat.N_TRIPLES)
-        return pyoxigraph.serialize(triples, format=pyoxigraph.RdfFormat.RDF_XML,
-                                    prefixes=prefixes)
-    return graph.serialize(format=GRAPH_FORMATS[fmt][1], encoding="utf-8")
+    # pyoxigraph writes Turtle and RDF/XML in the order it is given, grouping a subject's
+    # triples: sorted N-Triples in give stable, diffable bytes out, far faster than rdflib.
+    prefixes = dict(sorted((prefix, str(namespace)) for prefix, namespace in graph.namespaces()))
+    triples = pyoxigraph.parse(ntriples(graph), format=pyoxigraph.RdfFormat.N_TRIPLES)
+    return pyoxigraph.serialize(triples, format=OXIGRAPH_FORMATS[fmt], prefixes=prefixes)
 
 
 def canonical_json(value):
@@ -90,20 +88,19 @@ def canonical_json(value):
 def render(release: Release) -> dict[str, bytes]:
     """Render every release file except the manifest, keyed by file name."""
     prefixes = release.prefixes
-    asserted = sorted_graph(release.asserted, prefixes)
-    inferred = sorted_graph(release.inferred, prefixes)
-    full = sorted_graph(set(release.asserted) | set(release.inferred), prefixes)
-    files = {
-        "cytokg-asserted.ttl": serialise(asserted, "turtle", release.context),
-        "cytokg-asserted.nt": ntriples(asserted),
-        "cytokg-inferred.ttl": serialise(inferred, "turtle", release.context),
-        "cytokg-inferred.nt": ntriples(inferred),
-    }
-    for fmt, (extension, _) in GRAPH_FORMATS.items():
+    asserted = graph_of(release.asserted, prefixes)
+    inferred = graph_of(release.inferred, prefixes)
+    full = graph_of(asserted, prefixes)
+    full += inferred
+    files = {}
+    for stem, graph in (("cytokg-asserted", asserted), ("cytokg-inferred", inferred)):
+        for fmt in ("turtle", "nt"):
+            files[f"{stem}.{EXTENSIONS[fmt]}"] = serialise(graph, fmt, release.context)
+    for fmt, extension in EXTENSIONS.items():
         files[f"cytokg.{extension}"] = serialise(full, fmt, release.context)
     files[CONTEXT] = (json.dumps(release.context, indent=2, sort_keys=True) + "\n").encode()
-    files["void.ttl"] = void_description(asserted, inferred, full, prefixes, sorted(files)
-                                         ).serialize(format="turtle", encoding="utf-8")
+    void = void_description(asserted, inferred, full, prefixes, sorted(files))
+    files["void.ttl"] = serialise(void, "turtle", release.context)
     return files
 
 

@@ -300,7 +300,100 @@ def _ox_term(t: object) -> Term:
     raise TypeError(f"unexpected term {t!r}")
 
 
-_OX_FORMATS = {"turtle": "TURTLE", "jsonld": "JSON_LD", "nt": "N_TRIPLES", "rdfxml": "RDF_XML"}
+_OX_GRAPH_FORMATS = {
+    "turtle": "TURTLE",
+    "jsonld": "JSON_LD",
+    "nt": "N_TRIPLES",
+    "rdfxml": "RDF_XML",
+}
+_OX_RESULT_FORMATS = {"json": "JSON", "xml": "XML", "csv": "CSV", "tsv": "TSV"}
+
+
+class _Enough(Exception):
+    """Raised from a writer to stop a native serialiser once the row limit is passed."""
+
+
+class _LineCapWriter:
+    """Binary sink that stops a native serialiser after ``header + limit + 1`` lines."""
+
+    def __init__(self, limit: int | None, header_lines: int) -> None:
+        """Collect bytes; ``limit`` None means no cap."""
+        self.buf = bytearray()
+        self.lines = 0
+        self.cap = None if limit is None else header_lines + limit + 1
+        self.overflow = False
+
+    def write(self, data: bytes) -> int:
+        """Append and count lines; abort once a row beyond the limit is complete."""
+        self.buf += data
+        if self.cap is not None:
+            self.lines += data.count(b"\n")
+            if self.lines >= self.cap:
+                self.overflow = True
+                raise _Enough
+        return len(data)
+
+    def flush(self) -> None:
+        """Nothing to flush; present for file-like callers."""
+
+
+def _capped(serialize: object, limit: int | None, header_lines: int) -> tuple[bytes, int, bool]:
+    """Run a line-oriented native serialiser (TSV, N-Triples) under a row cap.
+
+    Returns the first ``limit`` rows (with header), the row count and whether more existed.
+    Serialising natively to a line format and re-parsing is several times faster than
+    converting every term to Python objects.
+    """
+    writer = _LineCapWriter(limit, header_lines)
+    try:
+        serialize(writer)  # type: ignore[operator]
+    except SyntaxError as exc:
+        raise QuerySyntaxError(str(exc)) from None
+    except Exception:
+        if not writer.overflow:
+            raise
+    lines = bytes(writer.buf).split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    rows = lines[header_lines:]
+    truncated = writer.overflow or (limit is not None and len(rows) > limit)
+    if limit is not None:
+        rows = rows[:limit]
+    body = b"".join(line + b"\n" for line in [*lines[:header_lines], *rows])
+    return body, len(rows), truncated
+
+
+class OxigraphBindingsResult(BindingsResult):
+    """SELECT answer; ``serialize`` uses pyoxigraph's native writers, ``take`` neutral rows."""
+
+    def __init__(self, solutions: object) -> None:
+        """Keep the lazy solution iterator (consumed once, by ``take`` or ``serialize``)."""
+        variables = [v.value for v in solutions.variables]  # type: ignore[attr-defined]
+        width = range(len(variables))
+
+        def rows() -> Iterator[tuple[Term | None, ...]]:
+            for sol in solutions:  # type: ignore[attr-defined]
+                yield tuple(None if (t := sol[i]) is None else _ox_term(t) for i in width)
+
+        super().__init__(variables, rows())
+        self.solutions = solutions
+
+    def serialize(self, fmt: str, limit: int | None = None) -> Serialized:
+        """Write at most ``limit`` rows: capped native TSV, re-parsed into ``fmt`` if needed."""
+        import pyoxigraph as ox
+
+        if fmt not in _OX_RESULT_FORMATS:
+            raise ValueError(f"format {fmt!r} cannot carry a SELECT result")
+        tsv = ox.QueryResultsFormat.TSV
+        body, count, truncated = _capped(
+            lambda w: self.solutions.serialize(w, format=tsv),  # type: ignore[attr-defined]
+            limit,
+            header_lines=1,
+        )
+        if fmt != "tsv":
+            target = getattr(ox.QueryResultsFormat, _OX_RESULT_FORMATS[fmt])
+            body = ox.parse_query_results(body, format=tsv).serialize(format=target) or b""
+        return Serialized(body, count, truncated)
 
 
 class OxigraphGraphResult(QueryResult):
@@ -308,24 +401,28 @@ class OxigraphGraphResult(QueryResult):
 
     kind: ResultKind = "graph"
 
-    def __init__(self, triples: Iterable[object]) -> None:
+    def __init__(self, triples: object) -> None:
         """Keep the lazy triple iterator (consumed once)."""
-        self.triples = iter(triples)
+        self.triples = triples
 
     def serialize(self, fmt: str, limit: int | None = None) -> Serialized:
-        """Write at most ``limit`` triples with pyoxigraph."""
+        """Write at most ``limit`` triples: capped native N-Triples, re-parsed if needed."""
         import pyoxigraph as ox
 
-        if fmt not in _OX_FORMATS:
+        if fmt not in _OX_GRAPH_FORMATS:
             raise ValueError(f"format {fmt!r} cannot carry a graph result")
-        triples = list(self.triples if limit is None else islice(self.triples, limit + 1))
-        truncated = limit is not None and len(triples) > limit
-        if truncated:
-            triples = triples[:limit]
-        rdf_format = getattr(ox.RdfFormat, _OX_FORMATS[fmt])
-        prefixes = PREFIXES if fmt in ("turtle", "rdfxml") else None
-        body = ox.serialize(triples, format=rdf_format, prefixes=prefixes)
-        return Serialized(body or b"", len(triples), truncated)
+        nt = ox.RdfFormat.N_TRIPLES
+        body, count, truncated = _capped(
+            lambda w: self.triples.serialize(w, format=nt),  # type: ignore[attr-defined]
+            limit,
+            header_lines=0,
+        )
+        if fmt != "nt":
+            rdf_format = getattr(ox.RdfFormat, _OX_GRAPH_FORMATS[fmt])
+            prefixes = PREFIXES if fmt in ("turtle", "rdfxml") else None
+            triples = ox.parse(body, format=nt)
+            body = ox.serialize(triples, format=rdf_format, prefixes=prefixes) or b""
+        return Serialized(body, count, truncated)
 
 
 class OxigraphEngine(QueryEngine):
@@ -379,14 +476,7 @@ class OxigraphEngine(QueryEngine):
         if isinstance(result, ox.QueryBoolean):
             return BooleanResult(bool(result))
         if isinstance(result, ox.QuerySolutions):
-            variables = [v.value for v in result.variables]
-            width = range(len(variables))
-
-            def rows() -> Iterator[tuple[Term | None, ...]]:
-                for sol in result:
-                    yield tuple(None if (t := sol[i]) is None else _ox_term(t) for i in width)
-
-            return BindingsResult(variables, rows())
+            return OxigraphBindingsResult(result)
         return OxigraphGraphResult(result)
 
 
@@ -491,11 +581,13 @@ class RdflibEngine(QueryEngine):
         key = (default, named)
         if key not in self._cache:
             from rdflib import URIRef
+            from rdflib.graph import DATASET_DEFAULT_GRAPH_ID
 
             ds = self._Dataset(default_union=False)
+            default_graph = ds.graph(DATASET_DEFAULT_GRAPH_ID)
             for g in default:
                 for triple in self._parts[g]:
-                    ds.default_context.add(triple)
+                    default_graph.add(triple)
             for g in named:
                 target = ds.graph(URIRef(g))
                 for triple in self._parts[g]:

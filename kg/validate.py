@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyoxigraph
 import pyshacl
 from rdflib import Graph
 from rdflib.namespace import SH
@@ -36,8 +37,10 @@ def validate(graph: Graph, shapes: Graph, checks_dir: Path, compress=str) -> Rep
     """Run SHACL and every quality check, raising one BuildError that lists every offender."""
     problems = shacl_problems(graph, shapes, compress)
     checks = check_files(checks_dir)
-    for path in checks:
-        problems.extend(check_problems(graph, path, compress))
+    if checks:
+        store = oxigraph_copy(graph)
+        for path in checks:
+            problems.extend(check_problems(store, path, compress))
     if problems:
         raise BuildError(f"validation failed: {len(problems)} problem(s)", problems)
     return Report(shapes=len(set(shapes.subjects(SH.targetClass, None))
@@ -70,16 +73,27 @@ def shacl_problems(graph: Graph, shapes: Graph, compress=str) -> list[str]:
     return sorted(problems)
 
 
-def check_problems(graph: Graph, path: Path, compress=str) -> list[str]:
+def oxigraph_copy(graph: Graph) -> pyoxigraph.Store:
+    """Load the graph into pyoxigraph, whose SPARQL engine runs the checks many times faster."""
+    store = pyoxigraph.Store()
+    store.bulk_load(graph.serialize(format="nt", encoding="utf-8"),
+                    format=pyoxigraph.RdfFormat.N_TRIPLES)
+    return store
+
+
+def check_problems(store: pyoxigraph.Store, path: Path, compress=str) -> list[str]:
     """Run one quality-check query; each row it returns is a problem named after the check."""
     name = path.name.removesuffix(CHECK_SUFFIX)
     try:
-        result = graph.query(path.read_text(encoding="utf-8"))
-    except Exception as exc:  # a malformed check is a source error: name the file
-        raise BuildError(f"{path}: the check query cannot run: {exc}") from None
+        result = store.query(path.read_text(encoding="utf-8"))
+    except SyntaxError as exc:
+        raise BuildError(f"{path}: the check query is malformed: {exc}") from None
+    if not isinstance(result, pyoxigraph.QuerySolutions):
+        raise BuildError(f"{path}: a check must be a SELECT query")
+    variables = [v.value for v in result.variables]
     problems = []
     for row in result:
-        cells = [f"{var}={compress(str(row[var]))}" for var in result.vars
-                 if row[var] is not None]
+        cells = [f"{var}={compress(term.value)}" for var, term in zip(variables, row, strict=True)
+                 if term is not None]
         problems.append(f"{name}: {', '.join(cells)}")
     return sorted(problems)

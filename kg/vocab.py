@@ -1,4 +1,4 @@
-"""Namespaces, graph names and the CURIE converter shared by the build, so every module spells IRIs alike."""
+"""Namespaces, graph names and the CURIE converter, so that every module spells IRIs alike."""
 
 from __future__ import annotations
 

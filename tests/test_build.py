@@ -10,14 +10,13 @@ from pathlib import Path
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
+from support import run_cli
 
 from kg import release
 from kg.build import Project, build
 from kg.errors import BuildError
 from kg.release import digest
 from kg.vocab import CYTOKG, VOID
-
-from support import run_cli
 
 RELEASE_FILES = {
     "cytokg-asserted.ttl", "cytokg-asserted.nt", "cytokg-inferred.ttl", "cytokg-inferred.nt",

@@ -85,7 +85,8 @@ def test_rule_cls_nothing2_member_of_nothing_fails_the_build(mini: Project) -> N
 
 def test_rule_cax_adc_disjoint_classes_clash_names_the_triples(mini: Project) -> None:
     table = mini.ontology / "data" / "cytokines.tsv"
-    table.write_text(table.read_text().replace("IL6\tInterleukin\t", "IL6\tInterleukin | CellType\t"))
+    text = table.read_text().replace("IL6\tInterleukin\t", "IL6\tInterleukin | CellType\t")
+    table.write_text(text)
     with pytest.raises(BuildError) as error:
         build(mini, progress=lambda _: None)
     message = str(error.value)
