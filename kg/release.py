@@ -20,13 +20,12 @@ import pyoxigraph
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
+from kg.mappings import MAPPING_PREDICATES, sssom_table
 from kg.sources import bind_prefixes
-from kg.vocab import BASE, SKOS, VOID
+from kg.vocab import BASE, VOID
 
 MANIFEST = "manifest.json"
 CONTEXT = "context.jsonld"
-MAPPING_PREDICATES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.broadMatch, SKOS.narrowMatch,
-                      SKOS.relatedMatch)
 EXTENSIONS = {"turtle": "ttl", "nt": "nt", "json-ld": "jsonld", "xml": "owl"}
 OXIGRAPH_FORMATS = {"turtle": pyoxigraph.RdfFormat.TURTLE, "xml": pyoxigraph.RdfFormat.RDF_XML}
 DATASET = URIRef(BASE + "dataset")
@@ -98,6 +97,7 @@ def render(release: Release) -> dict[str, bytes]:
             files[f"{stem}.{EXTENSIONS[fmt]}"] = serialise(graph, fmt, release.context)
     for fmt, extension in EXTENSIONS.items():
         files[f"cytokg.{extension}"] = serialise(full, fmt, release.context)
+    files["cytokg.sssom.tsv"] = sssom_table(full, prefixes, release.manifest.get("version", ""))
     files[CONTEXT] = (json.dumps(release.context, indent=2, sort_keys=True) + "\n").encode()
     void = void_description(asserted, inferred, full, prefixes, sorted(files))
     files["void.ttl"] = serialise(void, "turtle", release.context)
