@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kg.errors import BuildError
+from server.run import add_arguments as add_server_arguments
 
 EXPORT_GRAPHS = {"asserted": "cytokg-asserted.nt", "inferred": "cytokg-inferred.nt",
                  "full": "cytokg.nt"}
@@ -133,12 +134,7 @@ def parser() -> argparse.ArgumentParser:
     query.set_defaults(func=cmd_query)
 
     serve = commands.add_parser("serve", help="build if needed, then serve the SPARQL endpoint")
-    try:
-        from server.run import add_arguments
-    except ImportError:  # the server package is optional for building
-        add_arguments = None
-    if add_arguments is not None:
-        add_arguments(serve)
+    add_server_arguments(serve)
     serve.set_defaults(func=cmd_serve)
     return main
 

@@ -3,27 +3,17 @@
 from __future__ import annotations
 
 import socket
-import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 
-# tests/ is on sys.path (it has a conftest.py), so tests/server could shadow the real
-# ``server`` package as a namespace package: put the repository root first.
-_ROOT = str(Path(__file__).resolve().parents[2])
-if sys.path[0] != _ROOT:
-    sys.path.insert(0, _ROOT)
-for _name in [m for m in sys.modules if m == "server" or m.startswith("server.")]:
-    if getattr(sys.modules[_name], "__file__", None) is None:
-        del sys.modules[_name]
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from srv_helpers import make_app
+from srv_release import write_release
 
-import pytest  # noqa: E402
-from flask import Flask  # noqa: E402
-from flask.testing import FlaskClient  # noqa: E402
-from srv_helpers import make_app  # noqa: E402
-from srv_release import write_release  # noqa: E402
-
-from server import runtime  # noqa: E402
+from server import runtime
 
 
 @pytest.fixture(scope="session")

@@ -62,28 +62,23 @@ def group_processes(pgid: int) -> list[int]:
 class LiveServer:
     """The real gunicorn server (``python -m server.run``) on a free 127.0.0.1 port."""
 
-    def __init__(self, release_dir: Path, log_path: Path, *extra: str) -> None:
-        """Start the server in its own process group and wait until /health answers."""
+    def __init__(self, release_dir: Path, log_path: Path, *extra: str,
+                 command: list[str] | None = None) -> None:
+        """Start the server (or `command` plus --port) in its own process group; await /health."""
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         self.log_path = log_path
         self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
+        if command is None:
+            command = [sys.executable, "-m", "server.run", str(release_dir)]
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "server.run",
-                str(release_dir),
-                "--port",
-                str(self.port),
-                *extra,
-            ],
+            [*command, "--port", str(self.port), *extra],
             cwd=REPO,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
-        deadline = time.monotonic() + 30
+        deadline = time.monotonic() + 120  # a first `cytokg serve` builds before serving
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"server exited early: {log_path.read_text()}")

@@ -1,0 +1,145 @@
+"""Flask application factory for the cytokg SPARQL endpoint (read-only, over one release)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+from kg.store import QueryEngine, open_store
+
+from . import errors
+from .limits import ExecutorPool
+
+access_log = logging.getLogger("cytokg.access")
+
+
+@dataclass
+class Settings:
+    """Server settings; every limit here is documented in the README and set by CLI flags."""
+
+    release_dir: Path = Path("build")
+    engine: str = "oxigraph"
+    time_limit: float = 10.0  # seconds per query, including waiting for a free executor
+    body_limit: int = 1_000_000  # bytes per request body (and per GET query string)
+    row_limit: int = 10_000  # rows (SELECT) or triples (CONSTRUCT/DESCRIBE) per response
+    executors: int = 4  # query processes per server process
+    access_log: bool = True
+
+    @classmethod
+    def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
+        """Build settings from a dict, ignoring keys that are not settings."""
+        names = {f.name for f in fields(cls)}
+        known = {k: v for k, v in values.items() if k in names}
+        if "release_dir" in known:
+            known["release_dir"] = Path(known["release_dir"])
+        return cls(**known)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Read CYTOKG_* environment variables so ``flask --app server run`` is configurable."""
+        env = os.environ
+        s = cls()
+        s.release_dir = Path(env.get("CYTOKG_RELEASE_DIR", str(s.release_dir)))
+        s.engine = env.get("CYTOKG_ENGINE", s.engine)
+        s.time_limit = float(env.get("CYTOKG_TIME_LIMIT", s.time_limit))
+        s.body_limit = int(env.get("CYTOKG_BODY_LIMIT", s.body_limit))
+        s.row_limit = int(env.get("CYTOKG_ROW_LIMIT", s.row_limit))
+        s.executors = int(env.get("CYTOKG_EXECUTORS", s.executors))
+        return s
+
+
+@dataclass
+class Runtime:
+    """Everything loaded once per app from the release: store, executors, metadata."""
+
+    settings: Settings
+    engine: QueryEngine
+    pool: ExecutorPool
+    manifest: dict[str, Any]
+    void_ttl: str
+    description_cache: dict[tuple[str, str], tuple[bytes, str]] = field(default_factory=dict)
+
+
+def runtime(app: Flask | None = None) -> Runtime:
+    """The current app's runtime, so views need no globals."""
+    from flask import current_app
+
+    return (app or current_app).extensions["cytokg"]  # type: ignore[no-any-return]
+
+
+def _setup_access_log() -> None:
+    """Send access lines to stderr unless logging was configured elsewhere."""
+    if not access_log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        access_log.addHandler(handler)
+        access_log.setLevel(logging.INFO)
+        access_log.propagate = False
+
+
+def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Load the release once and build the app (flaskr-style factory)."""
+    if settings is None:
+        settings = Settings.from_env()
+    elif not isinstance(settings, Settings):
+        settings = Settings.from_mapping(settings)
+    release = Path(settings.release_dir)
+    manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+    void_ttl = (release / "void.ttl").read_text(encoding="utf-8")
+    engine = open_store(release, settings.engine)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.body_limit
+    app.extensions["cytokg"] = Runtime(
+        settings=settings,
+        engine=engine,
+        pool=ExecutorPool(engine, settings.executors),
+        manifest=manifest,
+        void_ttl=void_ttl,
+    )
+    errors.register(app)
+
+    from . import service, sparql
+
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(service.bp)
+
+    if settings.access_log:
+        _setup_access_log()
+
+    @app.before_request
+    def _start_clock() -> None:
+        g.started = time.monotonic()
+
+    @app.after_request
+    def _cors_and_log(resp: Response) -> Response:
+        # CORS: the endpoint is public and read-only, so any origin may call it.
+        resp.headers["Access-Control-Allow-Origin"] = "*"
+        resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        resp.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type"
+        resp.headers["Access-Control-Expose-Headers"] = (
+            "X-Result-Truncated, X-Result-Row-Limit, X-Result-Count, Warning"
+        )
+        if settings.access_log:
+            took = (time.monotonic() - g.get("started", time.monotonic())) * 1000
+            access_log.info(
+                '%s "%s %s" %d %s %.1fms',
+                request.remote_addr or "-",
+                request.method,
+                request.full_path.rstrip("?") if len(request.full_path) < 300 else request.path,
+                resp.status_code,
+                resp.content_length if resp.content_length is not None else "-",
+                took,
+            )
+        return resp
+
+    return app
