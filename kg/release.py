@@ -20,12 +20,14 @@ import pyoxigraph
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
+from kg.docs import ontology_html
 from kg.mappings import MAPPING_PREDICATES, sssom_table
 from kg.sources import bind_prefixes
 from kg.vocab import BASE, VOID
 
 MANIFEST = "manifest.json"
 CONTEXT = "context.jsonld"
+DOCS = "docs/index.html"
 EXTENSIONS = {"turtle": "ttl", "nt": "nt", "json-ld": "jsonld", "xml": "owl"}
 OXIGRAPH_FORMATS = {"turtle": pyoxigraph.RdfFormat.TURTLE, "xml": pyoxigraph.RdfFormat.RDF_XML}
 DATASET = URIRef(BASE + "dataset")
@@ -99,6 +101,7 @@ def render(release: Release) -> dict[str, bytes]:
         files[f"cytokg.{extension}"] = serialise(full, fmt, release.context)
     files["cytokg.sssom.tsv"] = sssom_table(full, prefixes, release.manifest.get("version", ""))
     files[CONTEXT] = (json.dumps(release.context, indent=2, sort_keys=True) + "\n").encode()
+    files[DOCS] = ontology_html(files["cytokg-asserted.ttl"])
     void = void_description(asserted, inferred, full, prefixes, sorted(files))
     files["void.ttl"] = serialise(void, "turtle", release.context)
     return files
@@ -218,7 +221,9 @@ def write_release(release: Release, out: Path,
 
 def stage(directory: Path, name: str, data: bytes) -> Path:
     """Write data to a temporary file beside its destination and flush it to disk."""
-    fd, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=directory)
+    final = directory / name
+    final.parent.mkdir(parents=True, exist_ok=True)
+    fd, temporary = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
     try:
         os.fchmod(fd, 0o644)  # mkstemp makes 0600; a release is for everyone to read
         with os.fdopen(fd, "wb") as handle:

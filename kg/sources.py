@@ -110,6 +110,9 @@ def annotate(graph: Graph, triple: tuple[URIRef, URIRef, URIRef | Literal],
              sources: Iterable[URIRef]) -> None:
     """Add a triple with its provenance as an owl:Axiom annotation (OWL 2 RDF Mapping, table 17)."""
     graph.add(triple)
+    sources = list(sources)
+    if not sources:  # only a source's own row may lack one: nothing to annotate
+        return
     node = axiom_node(triple)
     subject, predicate, obj = triple
     graph.add((node, RDF.type, OWL.Axiom))

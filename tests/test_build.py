@@ -21,7 +21,7 @@ from kg.vocab import CYTOKG, VOID
 RELEASE_FILES = {
     "cytokg-asserted.ttl", "cytokg-asserted.nt", "cytokg-inferred.ttl", "cytokg-inferred.nt",
     "cytokg.ttl", "cytokg.nt", "cytokg.jsonld", "cytokg.owl", "void.ttl", "manifest.json",
-    "context.jsonld", "cytokg.sssom.tsv",
+    "context.jsonld", "cytokg.sssom.tsv", "docs/index.html",
 }
 IL2 = CYTOKG.IL2
 LYMPHOKINE = CYTOKG.Lymphokine
@@ -29,7 +29,8 @@ LYMPHOKINE = CYTOKG.Lymphokine
 
 def snapshot(directory: Path) -> dict[str, bytes]:
     """Read every file of a release directory."""
-    return {p.name: p.read_bytes() for p in sorted(directory.iterdir()) if p.is_file()}
+    return {p.relative_to(directory).as_posix(): p.read_bytes()
+            for p in sorted(directory.rglob("*")) if p.is_file()}
 
 
 def test_build_writes_every_release_file(mini_built: Project) -> None:
@@ -99,12 +100,12 @@ def test_second_build_with_unchanged_sources_does_no_work(mini: Project) -> None
     assert first.returncode == 0, first.stderr
     for stage in ("load", "validate", "reason", "release"):
         assert stage in first.stderr
-    stamps = {p.name: p.stat().st_mtime_ns for p in mini.out.iterdir()}
+    stamps = {p.name: p.stat().st_mtime_ns for p in mini.out.rglob("*")}
     second = run_cli("--root", str(mini.root), "build")
     assert second.returncode == 0
     assert "up to date" in second.stderr
     assert "reason" not in second.stderr
-    assert {p.name: p.stat().st_mtime_ns for p in mini.out.iterdir()} == stamps
+    assert {p.name: p.stat().st_mtime_ns for p in mini.out.rglob("*")} == stamps
 
 
 def test_changed_source_triggers_a_rebuild(mini_built: Project) -> None:
@@ -141,7 +142,7 @@ def test_disk_full_while_writing_keeps_the_previous_release(
     with pytest.raises(OSError):
         build(mini_built, progress=lambda _: None)
     assert snapshot(mini_built.out) == before
-    assert not [p for p in mini_built.out.iterdir() if p.name.startswith(".")]
+    assert not [p for p in mini_built.out.rglob(".*")]
 
 
 def test_build_reports_each_stage_with_counts_and_times(mini: Project) -> None:

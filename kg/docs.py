@@ -1,0 +1,63 @@
+"""HTML documentation of the ontology (its header, classes and properties), made with pyLODE.
+
+pyLODE orders some lists by set iteration, which varies with Python's string hash seed; it runs in
+a child process with a fixed seed so that the same ontology always gives the same bytes.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+from rdflib import Graph
+from rdflib.namespace import OWL, RDF
+
+from kg.errors import BuildError
+
+SEED = "0"
+TIMEOUT = 300
+
+
+def ontology_html(asserted_turtle: bytes) -> bytes:
+    """Render the TBox of the asserted graph (given as Turtle) as one HTML page."""
+    env = {**os.environ, "PYTHONHASHSEED": SEED}
+    try:
+        child = subprocess.run([sys.executable, "-m", "kg.docs"], input=asserted_turtle, env=env,
+                               capture_output=True, timeout=TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        raise BuildError(f"ontology documentation: pyLODE ran over {TIMEOUT} s") from None
+    if child.returncode != 0:
+        last = child.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+        raise BuildError(f"ontology documentation: pyLODE failed: {' '.join(last)}")
+    return child.stdout
+
+
+def tbox(graph: Graph) -> Graph:
+    """Keep the ontology header and the terms; individuals and axiom annotations are data."""
+    data = set(graph.subjects(RDF.type, OWL.NamedIndividual)) | set(
+        graph.subjects(RDF.type, OWL.Axiom))
+    terms = Graph()
+    for prefix, namespace in graph.namespaces():
+        terms.bind(prefix, namespace)
+    for triple in graph:
+        if triple[0] not in data:
+            terms.add(triple)
+    return terms
+
+
+def main() -> None:
+    """Read Turtle on stdin and write pyLODE's HTML on stdout (the child process)."""
+    from pylode import OntPub
+    from pylode.utils import load_background_onts
+
+    # pyLODE caches its background ontologies in a pickle on first use, and a graph read from
+    # the pickle iterates in another order than one parsed afresh: make the cache first, so
+    # every run reads it and gives the same bytes.
+    load_background_onts()
+    graph = Graph().parse(data=sys.stdin.buffer.read(), format="turtle")
+    sys.stdout.buffer.write(OntPub(tbox(graph), sort_subjects=True).make_html().encode("utf-8"))
+
+
+if __name__ == "__main__":
+    main()
