@@ -19,8 +19,8 @@ from kg.vocab import converter
 
 Progress = Callable[[str], None]
 # The code that shapes the release: a change to it must invalidate an up-to-date release.
-PIPELINE_MODULES = ("sources", "validate", "reason", "release", "mappings", "docs", "vocab",
-                    "build")
+PIPELINE_MODULES = ("sources", "validate", "reason", "release", "mappings", "docs", "stats",
+                    "vocab", "build")
 
 
 @dataclass(frozen=True)

@@ -98,11 +98,22 @@ def cmd_query(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_stats(args: argparse.Namespace) -> int:
+    """Print counts per class and family, mapped and unmapped, from the built graph."""
+    from kg.stats import store_from_ntriples, summarise, text_report
+
+    out = ensure_built(args)
+    sys.stdout.write(text_report(summarise(store_from_ntriples((out / "cytokg.nt").read_bytes()))))
+    return 0
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     """Build if the sources changed, then serve the release over HTTP."""
     from server.run import serve
 
     out = ensure_built(args, quiet=False)
+    if args.queries_dir is None:
+        args.queries_dir = project_from(args).root / "queries"
     return serve(out, args)
 
 
@@ -132,6 +143,9 @@ def parser() -> argparse.ArgumentParser:
     query.add_argument("--graph", choices=sorted(EXPORT_GRAPHS), default="full",
                        help="query the asserted, inferred or full graph (default: full)")
     query.set_defaults(func=cmd_query)
+
+    stats = commands.add_parser("stats", help="counts per family, mapped vs unmapped")
+    stats.set_defaults(func=cmd_stats)
 
     serve = commands.add_parser("serve", help="build if needed, then serve the SPARQL endpoint")
     add_server_arguments(serve)

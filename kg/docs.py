@@ -1,7 +1,8 @@
 """HTML documentation of the ontology (its header, classes and properties), made with pyLODE.
 
-pyLODE orders some lists by set iteration, which varies with Python's string hash seed; it runs in
-a child process with a fixed seed so that the same ontology always gives the same bytes.
+pyLODE orders some lists by set iteration: it runs in a child process with a fixed string hash
+seed, on canonically labelled blank nodes, with its one address-ordered list sorted, so that the
+same ontology always gives the same bytes.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import subprocess
 import sys
 
 from rdflib import Graph
+from rdflib.compare import to_canonical_graph
 from rdflib.namespace import OWL, RDF
 
 from kg.errors import BuildError
@@ -48,15 +50,27 @@ def tbox(graph: Graph) -> Graph:
 
 def main() -> None:
     """Read Turtle on stdin and write pyLODE's HTML on stdout (the child process)."""
+    import pylode.utils
     from pylode import OntPub
     from pylode.utils import load_background_onts
+
+    # pyLODE gathers the members of a union or intersection in a set of HTML elements, which
+    # iterates in memory-address order: put them in the order of their rendered text.
+    joined = pylode.utils.intersperse
+    pylode.utils.intersperse = lambda items, sep: joined(sorted(items, key=str), sep)
 
     # pyLODE caches its background ontologies in a pickle on first use, and a graph read from
     # the pickle iterates in another order than one parsed afresh: make the cache first, so
     # every run reads it and gives the same bytes.
     load_background_onts()
-    graph = Graph().parse(data=sys.stdin.buffer.read(), format="turtle")
-    sys.stdout.buffer.write(OntPub(tbox(graph), sort_subjects=True).make_html().encode("utf-8"))
+    parsed = Graph().parse(data=sys.stdin.buffer.read(), format="turtle")
+    # Parsing labels blank nodes at random, and pyLODE orders by label: relabel canonically.
+    graph = Graph()
+    for prefix, namespace in parsed.namespaces():
+        graph.bind(prefix, namespace)
+    for triple in to_canonical_graph(tbox(parsed)):
+        graph.add(triple)
+    sys.stdout.buffer.write(OntPub(graph, sort_subjects=True).make_html().encode("utf-8"))
 
 
 if __name__ == "__main__":

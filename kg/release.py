@@ -23,11 +23,13 @@ from rdflib.namespace import DCTERMS, RDF
 from kg.docs import ontology_html
 from kg.mappings import MAPPING_PREDICATES, sssom_table
 from kg.sources import bind_prefixes
+from kg.stats import overview_svg, store_from_ntriples, summarise
 from kg.vocab import BASE, VOID
 
 MANIFEST = "manifest.json"
 CONTEXT = "context.jsonld"
 DOCS = "docs/index.html"
+OVERVIEW = "overview.svg"
 EXTENSIONS = {"turtle": "ttl", "nt": "nt", "json-ld": "jsonld", "xml": "owl"}
 OXIGRAPH_FORMATS = {"turtle": pyoxigraph.RdfFormat.TURTLE, "xml": pyoxigraph.RdfFormat.RDF_XML}
 DATASET = URIRef(BASE + "dataset")
@@ -102,6 +104,7 @@ def render(release: Release) -> dict[str, bytes]:
     files["cytokg.sssom.tsv"] = sssom_table(full, prefixes, release.manifest.get("version", ""))
     files[CONTEXT] = (json.dumps(release.context, indent=2, sort_keys=True) + "\n").encode()
     files[DOCS] = ontology_html(files["cytokg-asserted.ttl"])
+    files[OVERVIEW] = overview_svg(summarise(store_from_ntriples(files["cytokg.nt"])))
     void = void_description(asserted, inferred, full, prefixes, sorted(files))
     files["void.ttl"] = serialise(void, "turtle", release.context)
     return files

@@ -33,14 +33,17 @@ class Settings:
     row_limit: int = 10_000  # rows (SELECT) or triples (CONSTRUCT/DESCRIBE) per response
     executors: int = 4  # query processes per server process
     access_log: bool = True
+    base_iri: str = "https://w3id.org/cytokg/"  # namespace whose IRIs resolve at this server's root
+    queries_dir: Path = Path("queries")  # competency questions shown as examples on /query
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
         """Build settings from a dict, ignoring keys that are not settings."""
         names = {f.name for f in fields(cls)}
         known = {k: v for k, v in values.items() if k in names}
-        if "release_dir" in known:
-            known["release_dir"] = Path(known["release_dir"])
+        for name in ("release_dir", "queries_dir"):
+            if name in known:
+                known[name] = Path(known[name])
         return cls(**known)
 
     @classmethod
@@ -54,6 +57,8 @@ class Settings:
         s.body_limit = int(env.get("CYTOKG_BODY_LIMIT", s.body_limit))
         s.row_limit = int(env.get("CYTOKG_ROW_LIMIT", s.row_limit))
         s.executors = int(env.get("CYTOKG_EXECUTORS", s.executors))
+        s.base_iri = env.get("CYTOKG_BASE_IRI", s.base_iri)
+        s.queries_dir = Path(env.get("CYTOKG_QUERIES_DIR", str(s.queries_dir)))
         return s
 
 
@@ -108,10 +113,11 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     )
     errors.register(app)
 
-    from . import service, sparql
+    from . import pages, service, sparql
 
     app.register_blueprint(sparql.bp)
     app.register_blueprint(service.bp)
+    pages.init_app(app)  # term pages, search, query page, downloads, docs (after the fixed routes)
 
     if settings.access_log:
         _setup_access_log()

@@ -51,6 +51,17 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--engine", default=d.engine, choices=("oxigraph", "rdflib"), help="query engine"
     )
     group.add_argument(
+        "--base-iri",
+        default=d.base_iri,
+        help=f"namespace whose IRIs resolve at this server's root (default {d.base_iri})",
+    )
+    group.add_argument(
+        "--queries-dir",
+        type=Path,
+        default=None,
+        help="competency questions shown on /query (default: the project's queries/)",
+    )
+    group.add_argument(
         "--graceful-timeout",
         type=float,
         default=15.0,
@@ -119,6 +130,8 @@ def serve(release_dir: Path, args: argparse.Namespace) -> int:
         body_limit=args.body_limit,
         row_limit=args.row_limit,
         executors=executors,
+        base_iri=args.base_iri,
+        queries_dir=args.queries_dir or Settings().queries_dir,
     )
     app = create_app(settings)
     try:

@@ -1,0 +1,439 @@
+"""Linked-data pages: term IRIs that resolve, search, the query page, downloads and docs.
+
+Every IRI of the base namespace (setting ``base_iri``) resolves at this server's root:
+``https://w3id.org/cytokg/IL6`` is ``/IL6``, an HTML page for browsers and RDF by Accept or
+by extension (``/IL6.ttl``). Nothing here reads a file the request names freely: downloads
+are looked up in the manifest, docs go through ``send_from_directory`` (safe joins).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    send_from_directory,
+    url_for,
+)
+from werkzeug.exceptions import NotFound
+
+from kg.store import GRAPH_FILES
+
+from . import errors, formats, runtime
+from .limits import Job
+from .search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS, SearchIndex, normalize
+from .terms import Catalog, describe_query, run_job, term_view
+
+bp = Blueprint("pages", __name__)
+
+#: File extension of a term or download -> format token of the one media-type table.
+EXTENSIONS: dict[str, str] = {
+    "ttl": "turtle",
+    "jsonld": "jsonld",
+    "nt": "nt",
+    "rdf": "rdfxml",
+    "owl": "rdfxml",
+}
+ALTERNATES = ("ttl", "jsonld", "nt", "rdf")  # extensions offered as links on term pages
+GRAPH_TOKENS = ("turtle", "jsonld", "nt", "rdfxml")
+ONTOLOGY_TOKENS = ("rdfxml", "turtle", "nt", "jsonld")  # OWL tools expect RDF/XML first
+#: The whole-ontology file served for each graph format.
+ONTOLOGY_FILES = {
+    "rdfxml": "cytokg.owl",
+    "turtle": "cytokg.ttl",
+    "nt": "cytokg.nt",
+    "jsonld": "cytokg.jsonld",
+}
+#: Media types of release files that are not RDF.
+OTHER_TYPES = {
+    "json": "application/json",
+    "tsv": "text/tab-separated-values",
+    "txt": "text/plain",
+}
+CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+    "frame-ancestors 'none'"
+)
+#: Generated documentation may carry inline styles; scripts still come only from here.
+DOCS_CSP = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
+)
+QUESTION = re.compile(r"^#\s*Question:\s*(.+?)\s*$", re.MULTILINE)
+
+
+@dataclass(frozen=True)
+class Example:
+    """One competency question offered on the query page."""
+
+    name: str
+    question: str
+    query: str
+
+
+@dataclass
+class Pages:
+    """The state of the pages, built once per app from the release and the queries folder."""
+
+    catalog: Catalog
+    index: SearchIndex
+    examples: list[Example]
+    release_dir: Path
+    files: frozenset[str]  # release files named in the manifest (and the manifest itself)
+    version: str
+    load_seconds: float
+
+
+def pages() -> Pages:
+    """The current app's page state."""
+    return current_app.extensions["cytokg_pages"]  # type: ignore[no-any-return]
+
+
+def read_examples(folder: Path) -> list[Example]:
+    """Every ``NN-name.rq`` of the queries folder with its ``# Question:`` line, by name."""
+    examples = []
+    if folder.is_dir():
+        for path in sorted(folder.glob("*.rq")):
+            text = path.read_text(encoding="utf-8")
+            found = QUESTION.search(text)
+            question = found.group(1) if found else path.stem
+            examples.append(Example(path.stem, question, text))
+    return examples
+
+
+def init_app(app: Flask) -> None:
+    """Build the catalogue, search index and examples, then register the routes."""
+    started = time.monotonic()
+    rt = runtime(app)
+    settings = rt.settings
+    base = settings.base_iri if settings.base_iri.endswith(("/", "#")) else settings.base_iri + "/"
+    catalog = Catalog.load(rt.engine, base, settings.release_dir)
+    index = SearchIndex.build(rt.engine, catalog)
+    files = frozenset(
+        name
+        for name in (*rt.manifest.get("files", {}), "manifest.json")
+        if "/" not in name and "\\" not in name and name not in (".", "..")
+    )
+    app.extensions["cytokg_pages"] = Pages(
+        catalog=catalog,
+        index=index,
+        examples=read_examples(Path(settings.queries_dir)),
+        release_dir=Path(settings.release_dir),
+        files=files,
+        version=str(rt.manifest.get("version", "unknown")),
+        load_seconds=time.monotonic() - started,
+    )
+    app.register_blueprint(bp)
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@bp.app_context_processor
+def _globals() -> dict[str, Any]:
+    """Values every template needs: version, base IRI, search text."""
+    p = pages()
+    return {
+        "version": p.version,
+        "base_iri": p.catalog.base,
+        "search_text": request.args.get("q", "") if request.endpoint == "pages.search" else "",
+    }
+
+
+@bp.after_app_request
+def _security_headers(resp: Response) -> Response:
+    """No MIME sniffing anywhere; a strict Content-Security-Policy on every HTML page."""
+    resp.headers.setdefault("X-Content-Type-Options", "nosniff")
+    if resp.mimetype == "text/html":
+        strict = not request.path.startswith("/docs/")
+        resp.headers.setdefault("Content-Security-Policy", CSP if strict else DOCS_CSP)
+        resp.headers.setdefault("Referrer-Policy", "same-origin")
+    return resp
+
+
+def html(template: str, status: int = 200, **context: Any) -> Response:
+    """Render a page as UTF-8 HTML."""
+    body = render_template(template, **context)
+    return Response(body, status=status, content_type="text/html; charset=utf-8")
+
+
+def wants_html() -> bool:
+    """Whether the client would rather read HTML than plain text (for error pages)."""
+    offers = ["text/plain", "text/html"]  # */* (scripts) gets text, browsers ask for HTML
+    return formats.negotiate(request.headers.get("Accept"), offers) == "text/html"
+
+
+def not_found(message: str) -> Response:
+    """A 404 as a page for browsers and as plain text for scripts."""
+    if wants_html():
+        return html("404.html", status=404, message=message)
+    return errors.text_response(404, message)
+
+
+def rdf_file(path: Path, token: str) -> Response:
+    """Send a release file with the media type of its format, with ETag and ranges."""
+    fmt = formats.BY_TOKEN[token]
+    resp = send_file(path, mimetype=fmt.media_type, conditional=True, max_age=300)
+    resp.headers["Vary"] = "Accept"
+    return resp
+
+
+def negotiate_graph(extension: str | None, html_first: bool) -> str:
+    """``text/html`` or a graph format token, from the extension or else the Accept header."""
+    if extension is not None:
+        if extension == "html":
+            return "text/html"
+        return EXTENSIONS[extension]
+    tokens = GRAPH_TOKENS if html_first else ONTOLOGY_TOKENS
+    graph = [formats.BY_TOKEN[t].media_type for t in tokens]
+    offers = ["text/html", *graph] if html_first else [*graph, "text/html"]
+    aliases = [a for t in tokens for a in formats.BY_TOKEN[t].aliases]
+    chosen = formats.negotiate(request.headers.get("Accept"), offers + aliases)
+    if chosen is None:
+        raise errors.not_acceptable(f"Terms are available as {', '.join(offers)}.")
+    return chosen if chosen == "text/html" else formats.BY_MEDIA_TYPE[chosen].token
+
+
+# --------------------------------------------------------------------------- pages
+
+
+@bp.route("/")
+def home() -> Response:
+    """The start page: search, the query page, downloads and the endpoint."""
+    p = pages()
+    return html(
+        "home.html",
+        files=sorted(p.files),
+        examples=p.examples[:5],
+        n_terms=len(p.catalog.terms),
+        docs=(p.release_dir / "docs").is_dir(),
+    )
+
+
+@bp.route("/favicon.ico")
+def favicon() -> Response:
+    """The site icon, where browsers look for it without being told."""
+    return redirect(url_for("static", filename="favicon.svg"), code=301)  # type: ignore[return-value]
+
+
+@bp.route("/query")
+def query_page() -> Response:
+    """The SPARQL query page; the query travels in ``?query=`` so a link shares it."""
+    p = pages()
+    query = request.args.get("query")
+    if query is None:
+        query = p.examples[0].query if p.examples else "SELECT * WHERE { ?s ?p ?o } LIMIT 10"
+        autorun = False
+    else:
+        autorun = True
+    return html(
+        "query.html",
+        query=query,
+        autorun=autorun,
+        examples=p.examples,
+        prefixes=dict(p.catalog.prefixes),
+        result_formats=formats.FORMATS,
+    )
+
+
+def search_params() -> tuple[str, int]:
+    """Validate ``q`` and ``limit`` (400 for anything else or out of bounds)."""
+    unknown = sorted(set(request.args) - {"q", "limit"})
+    if unknown:
+        raise errors.bad_request(f"Unknown parameter(s): {', '.join(unknown)}. Allowed: q, limit.")
+    values = request.args.getlist("q")
+    if len(values) != 1:
+        raise errors.bad_request("Give exactly one 'q' parameter, the text to search for.")
+    q = values[0]
+    if len(q) > MAX_QUERY_CHARS:
+        raise errors.bad_request(f"'q' is longer than {MAX_QUERY_CHARS} characters.")
+    if not normalize(q):
+        raise errors.bad_request("'q' must contain at least one letter or digit.")
+    raw = request.args.getlist("limit")
+    if len(raw) > 1:
+        raise errors.bad_request("Give at most one 'limit' parameter.")
+    limit = DEFAULT_LIMIT
+    if raw:
+        if not raw[0].isdigit() or not 1 <= int(raw[0]) <= MAX_LIMIT:
+            raise errors.bad_request(f"'limit' must be an integer from 1 to {MAX_LIMIT}.")
+        limit = int(raw[0])
+    return q, limit
+
+
+def page_url(catalog: Catalog, iri: str) -> str:
+    """Where a browser finds a term: our page for our IRIs, the IRI itself otherwise."""
+    path = catalog.local_path(iri)
+    return request.script_root + path if path is not None else iri
+
+
+@bp.route("/api/search")
+def api_search() -> Response:
+    """Ranked term search as JSON: exact label > exact synonym/identifier > prefix > substring."""
+    q, limit = search_params()
+    p = pages()
+    hits = p.index.search(q, limit)
+    return jsonify(
+        query=q,
+        results=[
+            {
+                "iri": h.iri,
+                "label": h.label,
+                "page": page_url(p.catalog, h.iri),
+                "matched": h.matched,
+                "field": h.field,
+                "match": h.match,
+            }
+            for h in hits
+        ],
+    )
+
+
+@bp.route("/search")
+def search() -> Response:
+    """Search results as a page (the search box works without JavaScript)."""
+    q = request.args.get("q", "")
+    p = pages()
+    if not normalize(q) or len(q) > MAX_QUERY_CHARS:
+        return html("search.html", q=q, hits=[], message="Type a label, synonym or identifier.")
+    hits = [(h, p.catalog.local_path(h.iri)) for h in p.index.search(q, 50)]
+    return html("search.html", q=q, hits=hits, message=None if hits else "No term matches.")
+
+
+@bp.route("/downloads/")
+def downloads() -> Response:
+    """The list of release files."""
+    return html("downloads.html", files=sorted(pages().files))
+
+
+@bp.route("/downloads/<path:name>")
+def download(name: str) -> Response:
+    """A release file, only if the manifest names it (so no other path can be reached)."""
+    p = pages()
+    if name not in p.files:
+        return not_found(f"No release file named {name!r}; see /downloads/.")
+    path = p.release_dir / name
+    if not path.is_file():
+        return not_found(f"The release file {name!r} is missing on this server.")
+    ext = name.rsplit(".", 1)[-1]
+    if ext in EXTENSIONS:
+        return rdf_file(path, EXTENSIONS[ext])
+    mimetype = OTHER_TYPES.get(ext, "application/octet-stream")
+    return send_file(path, mimetype=mimetype, conditional=True, max_age=300)
+
+
+@bp.route("/docs")
+@bp.route("/docs/")
+@bp.route("/docs/<path:name>")
+def docs(name: str = "") -> Response:
+    """The generated ontology documentation in ``<release>/docs/``, if it was built."""
+    folder = pages().release_dir / "docs"
+    if not folder.is_dir():
+        return not_found(
+            "The ontology documentation has not been generated for this release "
+            f"(no {folder.name}/ folder in the release directory)."
+        )
+    if request.path == "/docs":
+        return redirect(url_for("pages.docs", name=""), code=301)  # type: ignore[return-value]
+    try:
+        return send_from_directory(folder.resolve(), name or "index.html", max_age=300)
+    except NotFound:
+        return not_found(f"No documentation page {name!r}.")
+
+
+def ontology(version: str | None) -> Response:
+    """The whole ontology (RDF/XML by default, other syntaxes by Accept, a page for browsers)."""
+    p = pages()
+    if version is not None and version != p.version:
+        return not_found(f"Release {version!r} is not served here; this server has {p.version}.")
+    chosen = negotiate_graph(None, html_first=False)
+    iri = p.catalog.base + "cytokg.owl"
+    if chosen == "text/html":
+        return term_page(iri)
+    path = p.release_dir / ONTOLOGY_FILES[chosen]
+    if not path.is_file():
+        return not_found(f"This release has no {ONTOLOGY_FILES[chosen]}.")
+    return rdf_file(path, chosen)
+
+
+@bp.route("/releases/<version>/cytokg.owl")
+def release_ontology(version: str) -> Response:
+    """The version IRI: that release's ontology, 404 for any other version."""
+    return ontology(version)
+
+
+def term_page(iri: str) -> Response:
+    """Render the HTML page of a term."""
+    rt = runtime()
+    p = pages()
+    started = time.monotonic()
+    view = term_view(p.catalog, rt.pool, iri, rt.settings.time_limit, request.script_root)
+    path = p.catalog.local_path(iri) or ""
+    resp = html(
+        "term.html",
+        term=view,
+        path=path,
+        alternates=[(ext, formats.BY_TOKEN[EXTENSIONS[ext]]) for ext in ALTERNATES],
+    )
+    resp.headers["Vary"] = "Accept"
+    resp.headers["Server-Timing"] = f"term;dur={(time.monotonic() - started) * 1000:.1f}"
+    return resp
+
+
+def term_rdf(iri: str, token: str) -> Response:
+    """The RDF of a term (its description and its axiom annotations) in one graph format."""
+    rt = runtime()
+    job = Job(describe_query(iri), None, None, None, token, rt.settings.row_limit)
+    body, fmt_token = run_job(rt.pool, job, rt.settings.time_limit)
+    fmt = formats.BY_TOKEN[fmt_token]
+    resp = Response(body, content_type=formats.content_type(fmt))
+    resp.headers["Vary"] = "Accept"
+    return resp
+
+
+def named_graph(iri: str) -> Response:
+    """A named graph IRI redirects (303) to its release file: Turtle, or N-Triples by Accept."""
+    stem = GRAPH_FILES[iri].rsplit(".", 1)[0]
+    chosen = formats.negotiate(
+        request.headers.get("Accept"), ["text/turtle", "application/n-triples"]
+    )
+    ext = "nt" if chosen == "application/n-triples" else "ttl"
+    target = f"{stem}.{ext}" if f"{stem}.{ext}" in pages().files else GRAPH_FILES[iri]
+    resp = redirect(url_for("pages.download", name=target), code=303)
+    resp.headers["Vary"] = "Accept"
+    return resp  # type: ignore[return-value]
+
+
+@bp.route("/<path:name>")
+def resolve(name: str) -> Response:
+    """Dereference an IRI of our namespace: a page, or RDF by Accept or by extension."""
+    p = pages()
+    catalog = p.catalog
+    if name == "cytokg.owl":
+        return ontology(None)
+    iri = catalog.iri_for(name)
+    if iri in runtime().engine.graphs:
+        return named_graph(iri)
+    extension: str | None = None
+    if iri not in catalog.terms and "." in name:
+        stem, ext = name.rsplit(".", 1)
+        if (ext in EXTENSIONS or ext == "html") and catalog.iri_for(stem) in catalog.terms:
+            iri, extension = catalog.iri_for(stem), ext
+    if iri not in catalog.terms:
+        return not_found(f"No term {iri} in this release.")
+    chosen = negotiate_graph(extension, html_first=True)
+    if chosen == "text/html":
+        return term_page(iri)
+    return term_rdf(iri, chosen)
