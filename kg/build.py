@@ -11,7 +11,7 @@ from importlib.metadata import version
 from pathlib import Path
 
 from kg import __version__
-from kg.reason import close
+from kg.reason import DEFAULT_ENGINE, close
 from kg.release import Release, read_manifest, release_intact, write_release
 from kg.sources import CONTEXT_FILE, Sources, load, source_files
 from kg.validate import check_files, validate
@@ -19,8 +19,8 @@ from kg.vocab import converter
 
 Progress = Callable[[str], None]
 # The code that shapes the release: a change to it must invalidate an up-to-date release.
-PIPELINE_MODULES = ("sources", "validate", "reason", "release", "mappings", "docs", "stats",
-                    "vocab", "build")
+PIPELINE_MODULES = ("sources", "validate", "reason", "rules", "release", "mappings", "docs",
+                    "stats", "vocab", "build")
 
 
 @dataclass(frozen=True)
@@ -53,8 +53,8 @@ class Outcome:
     manifest: dict
 
 
-def sources_hash(project: Project) -> tuple[str, dict[str, str]]:
-    """Hash the inputs, the pipeline code and the versions of rdflib and owlrl together."""
+def sources_hash(project: Project, reasoner: str = DEFAULT_ENGINE) -> tuple[str, dict[str, str]]:
+    """Hash the inputs, the pipeline code, the reasoner and the library versions together."""
     total = hashlib.sha256()
     inputs = {}
     for path in project.inputs():
@@ -63,15 +63,20 @@ def sources_hash(project: Project) -> tuple[str, dict[str, str]]:
     code_dir = Path(__file__).parent
     for module in PIPELINE_MODULES:
         total.update((code_dir / f"{module}.py").read_bytes())
-    total.update(f"rdflib {version('rdflib')} owlrl {version('owlrl')}".encode())
+    total.update(f"{reasoner} {reasoner_version(reasoner)} rdflib {version('rdflib')}".encode())
     total.update(json.dumps(inputs, sort_keys=True).encode())
     return total.hexdigest(), inputs
 
 
-def up_to_date(project: Project) -> dict | None:
+def reasoner_version(reasoner: str) -> str:
+    """The installed version of a reasoner engine's library."""
+    return version("owlrl" if reasoner == "owlrl" else "reasonable")
+
+
+def up_to_date(project: Project, reasoner: str = DEFAULT_ENGINE) -> dict | None:
     """Return the current manifest if the release matches the sources and is intact, else None."""
     manifest = read_manifest(project.out)
-    if manifest is None or manifest.get("sources_hash") != sources_hash(project)[0]:
+    if manifest is None or manifest.get("sources_hash") != sources_hash(project, reasoner)[0]:
         return None
     return manifest if release_intact(project.out, manifest) else None
 
@@ -109,18 +114,19 @@ def load_and_validate(project: Project, progress: Progress) -> Sources:
     return sources
 
 
-def build(project: Project, progress: Progress = print, force: bool = False) -> Outcome:
+def build(project: Project, progress: Progress = print, force: bool = False,
+          reasoner: str = DEFAULT_ENGINE) -> Outcome:
     """Run the whole pipeline unless the release is already up to date."""
     if not force:
-        manifest = up_to_date(project)
+        manifest = up_to_date(project, reasoner)
         if manifest is not None:
             progress(f"build/ is up to date with the sources ({project.out}); nothing to do")
             return Outcome(built=False, manifest=manifest)
-    digest, inputs = sources_hash(project)
+    digest, inputs = sources_hash(project, reasoner)
     sources = load_and_validate(project, progress)
     with Stage("reason", progress) as stage:
-        closure = close(sources.graph)
-        stage.done(f"owlrl produced {closure.produced} triples, kept {closure.kept} "
+        closure = close(sources.graph, reasoner)
+        stage.done(f"{reasoner} produced {closure.produced} triples, kept {closure.kept} "
                    f"(dropped {closure.produced - closure.kept} as noise)")
     with Stage("release", progress) as stage:
         context = json.loads((project.ontology / CONTEXT_FILE).read_text(encoding="utf-8"))
@@ -131,7 +137,7 @@ def build(project: Project, progress: Progress = print, force: bool = False) -> 
             "version_iri": f"https://w3id.org/cytokg/releases/{__version__}/cytokg.owl",
             "sources_hash": digest,
             "inputs": inputs,
-            "reasoner": f"owlrl {version('owlrl')}",
+            "reasoner": f"{reasoner} {reasoner_version(reasoner)}",
             "counts": {
                 "asserted": len(sources.graph),
                 "inferred": closure.kept,

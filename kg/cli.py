@@ -48,7 +48,7 @@ def cmd_build(args: argparse.Namespace) -> int:
     """Run load -> validate -> reason -> release and print a summary."""
     from kg.build import build
 
-    outcome = build(project_from(args), progress=say, force=args.force)
+    outcome = build(project_from(args), progress=say, force=args.force, reasoner=args.reasoner)
     counts = outcome.manifest["counts"]
     say(f"release {outcome.manifest['version']}: {counts['asserted']} asserted + "
         f"{counts['inferred']} inferred = {counts['full']} triples")
@@ -117,6 +117,16 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return serve(out, args)
 
 
+def cmd_publish(args: argparse.Namespace) -> int:
+    """Build if needed, then PUT each named graph of the release into a Graph Store."""
+    from kg.publish import publish
+
+    out = ensure_built(args, quiet=False)
+    sent = publish(out, args.to, progress=say)
+    say(f"published {len(sent)} graphs ({sum(sent.values())} bytes) to {args.to}")
+    return 0
+
+
 def parser() -> argparse.ArgumentParser:
     """Declare the command line."""
     main = argparse.ArgumentParser(prog="cytokg", description=__doc__.splitlines()[0])
@@ -126,6 +136,9 @@ def parser() -> argparse.ArgumentParser:
 
     build = commands.add_parser("build", help="load, validate, reason and release into build/")
     build.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    build.add_argument("--reasoner", choices=("reasonable", "owlrl"), default="reasonable",
+                       help="OWL 2 RL engine: reasonable with our completion rules (fast, the "
+                            "default) or owlrl (the reference); both give the same closure")
     build.set_defaults(func=cmd_build)
 
     validate = commands.add_parser("validate", help="check the sources (SHACL, quality checks)")
@@ -146,6 +159,15 @@ def parser() -> argparse.ArgumentParser:
 
     stats = commands.add_parser("stats", help="counts per family, mapped vs unmapped")
     stats.set_defaults(func=cmd_stats)
+
+    publish = commands.add_parser(
+        "publish", help="load the release into a SPARQL 1.1 Graph Store Protocol store"
+    )
+    publish.add_argument(
+        "--to", required=True, metavar="URL",
+        help="the store's Graph Store Protocol URL, e.g. http://127.0.0.1:7878/store",
+    )
+    publish.set_defaults(func=cmd_publish)
 
     serve = commands.add_parser("serve", help="build if needed, then serve the SPARQL endpoint")
     add_server_arguments(serve)

@@ -21,6 +21,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
 from kg.docs import ontology_html
+from kg.errors import BuildError
 from kg.mappings import MAPPING_PREDICATES, sssom_table
 from kg.sources import bind_prefixes
 from kg.stats import overview_svg, store_from_ntriples, summarise
@@ -211,7 +212,7 @@ def write_release(release: Release, out: Path,
     try:
         for name, data in files_with_manifest.items():
             staged.append((stage(out, name, data), out / name))
-    except OSError:
+    except (OSError, BuildError):
         for temporary, _ in staged:
             temporary.unlink(missing_ok=True)
         raise
@@ -233,9 +234,12 @@ def stage(directory: Path, name: str, data: bytes) -> Path:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-    except OSError:
+    except OSError as exc:
         Path(temporary).unlink(missing_ok=True)
-        raise
+        # A failed write (full disk, file size limit) has no file name of its own: name it.
+        reason = exc.strerror or str(exc)
+        raise BuildError(f"cannot write {final} ({reason}); the previous release is "
+                         "unchanged") from exc
     return Path(temporary)
 
 
@@ -256,4 +260,3 @@ def release_intact(out: Path, manifest: dict) -> bool:
         except OSError:
             return False
     return True
-

@@ -438,6 +438,7 @@ class OxigraphEngine(QueryEngine):
         self.store = ox.Store()
         self._graphs = tuple(files)
         self._counts: dict[str, int] = {}
+        self._default_nodes = [ox.NamedNode(g) for g in self._graphs]
         for graph, path in files.items():
             node = ox.NamedNode(graph)
             self.store.bulk_load(path=str(path), format=ox.RdfFormat.N_TRIPLES, to_graph=node)
@@ -465,10 +466,9 @@ class OxigraphEngine(QueryEngine):
     ) -> QueryResult:
         """Evaluate with an explicit dataset so FROM never reaches outside our graphs."""
         ox = self._ox
-        default = [
-            ox.NamedNode(g) for g in (self._graphs if default_graphs is None else default_graphs)
-        ]
-        named = [ox.NamedNode(g) for g in (self._graphs if named_graphs is None else named_graphs)]
+        nodes = self._default_nodes
+        default = nodes if default_graphs is None else [ox.NamedNode(g) for g in default_graphs]
+        named = nodes if named_graphs is None else [ox.NamedNode(g) for g in named_graphs]
         try:
             result = self.store.query(sparql, default_graph=default, named_graphs=named)
         except SyntaxError as exc:
@@ -478,6 +478,242 @@ class OxigraphEngine(QueryEngine):
         if isinstance(result, ox.QuerySolutions):
             return OxigraphBindingsResult(result)
         return OxigraphGraphResult(result)
+
+
+class OxigraphDiskEngine(OxigraphEngine):
+    """An on-disk pyoxigraph (RocksDB) store, so graphs larger than memory can be served.
+
+    The release is bulk-loaded once into ``path`` (skipped when the directory already holds
+    the same release); every process then opens it read-only on first use, because a
+    RocksDB handle must not cross a fork.
+    """
+
+    name = "oxigraph-disk"
+    MARKER = "cytokg-release.json"
+
+    def __init__(self, files: dict[str, Path], path: Path, release_id: str = "") -> None:
+        """Load the release into ``path`` unless it already holds this release."""
+        import os
+
+        import pyoxigraph as ox
+
+        self._ox = ox
+        self.path = Path(path)
+        self._graphs = tuple(files)
+        self._default_nodes = [ox.NamedNode(g) for g in self._graphs]
+        marker = self.path / self.MARKER
+        stamp = {"release": release_id, "graphs": {g: str(p) for g, p in files.items()}}
+        known = json.loads(marker.read_text(encoding="utf-8")) if marker.is_file() else None
+        if known is None or known.get("stamp") != stamp or not release_id:
+            self.path.mkdir(parents=True, exist_ok=True)
+            marker.unlink(missing_ok=True)
+            store = ox.Store(str(self.path))
+            store.clear()
+            counts: dict[str, int] = {}
+            for graph, file in files.items():
+                node = ox.NamedNode(graph)
+                store.bulk_load(path=str(file), format=ox.RdfFormat.N_TRIPLES, to_graph=node)
+                counts[graph] = sum(1 for _ in store.quads_for_pattern(None, None, None, node))
+            store.flush()
+            store.optimize()
+            del store  # release the RocksDB write lock before read-only handles open
+            marker.write_text(json.dumps({"stamp": stamp, "counts": counts}), encoding="utf-8")
+            known = {"counts": counts}
+        self._counts = dict(known["counts"])
+        self._pid = -1
+        self._handle: object = None
+        self._getpid = os.getpid
+
+    @property
+    def store(self) -> object:  # type: ignore[override]
+        """This process's read-only handle, opened after any fork."""
+        if self._pid != self._getpid():
+            self._handle = self._ox.Store.read_only(str(self.path))
+            self._pid = self._getpid()
+        return self._handle
+
+
+class _RemoteBindings(BindingsResult):
+    """SELECT answer from a remote endpoint as TSV, read only as far as the row limit needs."""
+
+    def __init__(self, response: object, first: bytes) -> None:
+        """Keep the open response; ``first`` is the header line already read."""
+        self.response = response
+        self.header = first
+        self.variables = [v.lstrip("?$") for v in first.decode().rstrip("\r\n").split("\t") if v]
+        self._rows: Iterator[tuple[Term | None, ...]] | None = None
+
+    @property
+    def rows(self) -> Iterator[tuple[Term | None, ...]]:  # type: ignore[override]
+        """Neutral rows of the whole answer (used only for start-up look-ups)."""
+        if self._rows is None:
+            body = self.header + self.response.read()  # type: ignore[attr-defined]
+            self._rows = OxigraphBindingsResult(_parse_tsv(body)).rows
+        return self._rows
+
+    def serialize(self, fmt: str, limit: int | None = None) -> Serialized:
+        """Stream at most ``limit + 1`` rows from the remote, then write them in ``fmt``."""
+        lines = [self.header]
+        read = self.response.readline  # type: ignore[attr-defined]
+        while limit is None or len(lines) <= limit + 1:
+            line = read()
+            if not line:
+                break
+            lines.append(line)
+        self.response.close()  # type: ignore[attr-defined]
+        return OxigraphBindingsResult(_parse_tsv(b"".join(lines))).serialize(fmt, limit)
+
+
+def _parse_tsv(body: bytes) -> object:
+    """Parse SPARQL TSV results with pyoxigraph (lossless: terms are in Turtle syntax)."""
+    import pyoxigraph as ox
+
+    return ox.parse_query_results(body, format=ox.QueryResultsFormat.TSV)
+
+
+class _RemoteGraph(QueryResult):
+    """CONSTRUCT/DESCRIBE answer from a remote endpoint as N-Triples, streamed under the cap."""
+
+    kind: ResultKind = "graph"
+
+    def __init__(self, response: object) -> None:
+        """Keep the open response."""
+        self.response = response
+
+    def serialize(self, fmt: str, limit: int | None = None) -> Serialized:
+        """Read at most ``limit + 1`` triples, then write them natively in ``fmt``."""
+        read = self.response.readline  # type: ignore[attr-defined]
+
+        def replay(sink: object) -> None:
+            while line := read():
+                sink.write(line)  # type: ignore[attr-defined]
+
+        class _Triples:
+            serialize = staticmethod(lambda w, format: replay(w))
+
+        try:
+            return OxigraphGraphResult(_Triples()).serialize(fmt, limit)
+        finally:
+            self.response.close()  # type: ignore[attr-defined]
+
+
+class SparqlEngine(QueryEngine):
+    """Our graphs held by a remote SPARQL 1.1 endpoint, so a cluster can serve big graphs.
+
+    Every query is sent with an explicit dataset (``default-graph-uri``/``named-graph-uri``)
+    naming only our graphs; an empty part is filled with a graph IRI that holds nothing,
+    so the remote store's own default dataset never leaks in.  Connections are kept per
+    process and thread (the endpoint forks executors).
+    """
+
+    name = "sparql"
+    #: A graph IRI that never holds triples: it keeps an empty dataset part explicit.
+    NOTHING = BASE + "graph/none"
+    ACCEPT = "text/tab-separated-values, application/n-triples;q=0.9"
+
+    def __init__(self, url: str, graphs: Sequence[str], timeout: float = 3600.0) -> None:
+        """Remember the endpoint URL (``http://host:port/path``) and our graph IRIs."""
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"not an http(s) SPARQL endpoint URL: {url!r}")
+        self.url = url
+        self._parts = parts
+        self._graphs = tuple(graphs)
+        self.timeout = timeout
+        self._local = __import__("threading").local()
+        self._counts: dict[str, int] = {}
+
+    @property
+    def graphs(self) -> tuple[str, ...]:
+        """Named graph IRIs held."""
+        return self._graphs
+
+    def _connection(self, fresh: bool = False) -> object:
+        """A keep-alive connection owned by this process and thread."""
+        import http.client
+        import os
+
+        conn = getattr(self._local, "conn", None)
+        if fresh or conn is None or self._local.pid != os.getpid():
+            cls = (
+                http.client.HTTPSConnection
+                if self._parts.scheme == "https"
+                else http.client.HTTPConnection
+            )
+            conn = cls(self._parts.hostname, self._parts.port, timeout=self.timeout)
+            self._local.conn, self._local.pid = conn, os.getpid()
+        return conn
+
+    def _post(self, sparql: str, default: Sequence[str], named: Sequence[str]) -> object:
+        """POST the query with its dataset and return the open response (retrying once)."""
+        import http.client
+        from urllib.parse import urlencode
+
+        params = [("query", sparql)]
+        params += [("default-graph-uri", g) for g in (default or [self.NOTHING])]
+        params += [("named-graph-uri", g) for g in (named or [self.NOTHING])]
+        body = urlencode(params).encode()
+        path = self._parts.path or "/"
+        headers = {
+            "Content-Type": "application/x-www-form-urlencoded",
+            "Accept": self.ACCEPT,
+        }
+        for attempt in (0, 1):
+            conn = self._connection(fresh=attempt > 0)
+            try:
+                conn.request("POST", path, body, headers)  # type: ignore[attr-defined]
+                return conn.getresponse()  # type: ignore[attr-defined]
+            except (http.client.HTTPException, ConnectionError):
+                conn.close()  # type: ignore[attr-defined]
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def query(
+        self,
+        sparql: str,
+        *,
+        default_graphs: Sequence[str] | None = None,
+        named_graphs: Sequence[str] | None = None,
+    ) -> QueryResult:
+        """Send the query with a dataset of our graphs only and wrap the streamed answer."""
+        default = self._graphs if default_graphs is None else tuple(default_graphs)
+        named = self._graphs if named_graphs is None else tuple(named_graphs)
+        response = self._post(sparql, default, named)
+        status = response.status  # type: ignore[attr-defined]
+        ctype = (response.getheader("Content-Type") or "").split(";")[0].strip().lower()  # type: ignore[attr-defined]
+        if status != 200:
+            message = response.read(2000).decode("utf-8", "replace").strip()  # type: ignore[attr-defined]
+            if 400 <= status < 500:
+                raise QuerySyntaxError(message or f"remote endpoint answered {status}")
+            raise RuntimeError(f"remote endpoint {self.url} answered {status}: {message}")
+        if ctype == "application/n-triples":
+            return _RemoteGraph(response)
+        if ctype != "text/tab-separated-values":
+            response.read()  # type: ignore[attr-defined]
+            raise RuntimeError(f"remote endpoint {self.url} answered {ctype!r}")
+        first = response.readline()  # type: ignore[attr-defined]
+        if first.strip() in (b"true", b"false"):
+            response.read()  # type: ignore[attr-defined]
+            return BooleanResult(first.strip() == b"true")
+        return _RemoteBindings(response, first)
+
+    def count(self, graph: str | None = None) -> int:
+        """Triples in ``graph`` (or all ours), asked once of the remote and remembered."""
+        if graph is None:
+            return sum(self.count(g) for g in self._graphs)
+        if graph not in self._graphs:
+            return 0
+        if graph not in self._counts:
+            result = self.query(
+                "SELECT (COUNT(*) AS ?n) WHERE { ?s ?p ?o }", default_graphs=(graph,),
+                named_graphs=(),
+            )
+            rows, _ = result.take(None)  # type: ignore[attr-defined]
+            self._counts[graph] = int(rows[0][0].value) if rows and rows[0][0] else 0
+        return self._counts[graph]
 
 
 # --------------------------------------------------------------------------- rdflib engine
@@ -649,8 +885,41 @@ def release_files(release_dir: Path) -> dict[str, Path]:
     return files
 
 
-def open_store(release_dir: Path, engine: str = "oxigraph") -> QueryEngine:
-    """Load a release directory into the named engine, the only way the server gets a store."""
+STORE_KINDS = ("memory", "oxigraph:PATH", "sparql:URL")
+
+
+def _release_id(release_dir: Path) -> str:
+    """The release's identity (version and source hash) from its manifest, or ''."""
+    try:
+        manifest = json.loads((Path(release_dir) / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return ""
+    return json.dumps(
+        {k: manifest.get(k) for k in ("version", "sources_sha256", "source_hash", "files")},
+        sort_keys=True,
+    )
+
+
+def open_store(
+    release_dir: Path, engine: str = "oxigraph", store: str | None = None
+) -> QueryEngine:
+    """Open the served store for a release, the only way the server gets one.
+
+    ``store`` is ``None``/``"memory"`` (load the release into ``engine`` in memory),
+    ``"oxigraph:PATH"`` (an on-disk pyoxigraph store at PATH, loaded once from the release)
+    or ``"sparql:URL"`` (a remote SPARQL endpoint already holding our graphs, see
+    ``cytokg publish``).
+    """
+    if store and store != "memory":
+        kind, sep, where = store.partition(":")
+        if not sep or not where:
+            raise ValueError(f"unknown store {store!r}; use one of {', '.join(STORE_KINDS)}")
+        if kind == "oxigraph":
+            files = release_files(release_dir)
+            return OxigraphDiskEngine(files, Path(where), _release_id(release_dir))
+        if kind == "sparql":
+            return SparqlEngine(where, tuple(GRAPH_FILES))
+        raise ValueError(f"unknown store {store!r}; use one of {', '.join(STORE_KINDS)}")
     try:
         cls = ENGINES[engine]
     except KeyError:

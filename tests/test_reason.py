@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from rdflib import Graph
 from rdflib.namespace import OWL, RDF, RDFS
@@ -12,6 +14,8 @@ from kg.reason import close
 from kg.sources import load
 from kg.vocab import CYTOKG
 
+REPO = Path(__file__).resolve().parent.parent
+
 IL2 = CYTOKG.IL2
 IL6 = CYTOKG.IL6
 LYMPHOCYTE = CYTOKG.Lymphocyte
@@ -21,11 +25,14 @@ XSD_NS = "http://www.w3.org/2001/XMLSchema#"
 VOCABULARIES = (str(RDF), str(RDFS), str(OWL), XSD_NS)
 
 
-@pytest.fixture
-def closure(mini: Project):
-    """The closure of the tiny fixture's asserted graph."""
+ENGINES = ["owlrl", "reasonable"]
+
+
+@pytest.fixture(params=ENGINES)
+def closure(mini: Project, request: pytest.FixtureRequest):
+    """The closure of the tiny fixture's asserted graph, by each reasoner engine."""
     sources = load(mini.ontology)
-    return sources.graph, close(sources.graph)
+    return sources.graph, close(sources.graph, request.param)
 
 
 def test_rule_prp_inv_inverse_of_produced_by(closure) -> None:
@@ -74,21 +81,23 @@ def add_to_tbox(project: Project, turtle: str) -> None:
     tbox.write_text(tbox.read_text() + "\n" + turtle + "\n")
 
 
-def test_rule_cls_nothing2_member_of_nothing_fails_the_build(mini: Project) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rule_cls_nothing2_member_of_nothing_fails_the_build(mini: Project, engine: str) -> None:
     add_to_tbox(mini, "cytokg:IL6 a owl:Nothing .")
     with pytest.raises(BuildError) as error:
-        build(mini, progress=lambda _: None)
+        build(mini, progress=lambda _: None, reasoner=engine)
     message = str(error.value)
     assert "inconsistent" in message
     assert "<https://w3id.org/cytokg/IL6> rdf:type owl:Nothing" in message
 
 
-def test_rule_cax_adc_disjoint_classes_clash_names_the_triples(mini: Project) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rule_cax_adc_disjoint_classes_clash_names_the_triples(mini: Project, engine: str) -> None:
     table = mini.ontology / "data" / "cytokines.tsv"
     text = table.read_text().replace("IL6\tInterleukin\t", "IL6\tInterleukin | CellType\t")
     table.write_text(text)
     with pytest.raises(BuildError) as error:
-        build(mini, progress=lambda _: None)
+        build(mini, progress=lambda _: None, reasoner=engine)
     message = str(error.value)
     assert ("<https://w3id.org/cytokg/IL6> rdf:type <https://w3id.org/cytokg/CellType> and "
             "<https://w3id.org/cytokg/IL6> rdf:type <https://w3id.org/cytokg/Cytokine>, but the "
@@ -96,13 +105,45 @@ def test_rule_cax_adc_disjoint_classes_clash_names_the_triples(mini: Project) ->
     assert not mini.out.exists()
 
 
-def test_rule_eq_diff1_owlrl_error_triple_fails_the_build(mini: Project) -> None:
+@pytest.mark.parametrize("engine", ENGINES)
+def test_rule_eq_diff1_same_and_different_fails_the_build(mini: Project, engine: str) -> None:
     add_to_tbox(mini, "cytokg:IL2 owl:sameAs cytokg:IL6 ; owl:differentFrom cytokg:IL6 .")
     with pytest.raises(BuildError) as error:
-        build(mini, progress=lambda _: None)
+        build(mini, progress=lambda _: None, reasoner=engine)
+    assert ("<https://w3id.org/cytokg/IL2> owl:sameAs <https://w3id.org/cytokg/IL6> and "
+            "<https://w3id.org/cytokg/IL2> owl:differentFrom <https://w3id.org/cytokg/IL6>"
+            ) in str(error.value)
+
+
+def test_rule_prp_irp_owlrl_error_triple_fails_the_build(mini: Project) -> None:
+    add_to_tbox(mini, "cytokg:subtypeOf a owl:IrreflexiveProperty .\n"
+                      "cytokg:Lymphocyte cytokg:subtypeOf cytokg:Lymphocyte .")
+    with pytest.raises(BuildError) as error:
+        build(mini, progress=lambda _: None, reasoner="owlrl")
     message = str(error.value)
-    assert "owlrl:" in message
-    assert "https://w3id.org/cytokg/IL2" in message and "https://w3id.org/cytokg/IL6" in message
+    assert "owlrl: Irreflexive property" in message
+    assert "https://w3id.org/cytokg/Lymphocyte" in message
+
+
+def test_fast_engine_refuses_owl_it_does_not_implement(mini: Project) -> None:
+    add_to_tbox(mini, "cytokg:subtypeOf a owl:IrreflexiveProperty .")
+    with pytest.raises(BuildError) as error:
+        build(mini, progress=lambda _: None, reasoner="reasonable")
+    assert str(error.value) == ("the reasonable engine does not implement owl:IrreflexiveProperty;"
+                                " build with --reasoner owlrl")
+
+
+def test_engines_give_the_same_inferred_graph_on_the_fixture(mini: Project) -> None:
+    graph = load(mini.ontology).graph
+    assert set(close(graph, "owlrl").inferred) == set(close(graph, "reasonable").inferred)
+
+
+def test_engines_give_the_same_inferred_graph_on_our_ontology() -> None:
+    graph = load(REPO / "ontology").graph
+    owlrl_inferred = set(close(graph, "owlrl").inferred)
+    fast_inferred = set(close(graph, "reasonable").inferred)
+    assert fast_inferred - owlrl_inferred == set()
+    assert owlrl_inferred - fast_inferred == set()
 
 
 def test_consistent_fixture_reasons_without_error(mini: Project) -> None:
