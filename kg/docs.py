@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import tempfile
 
 from rdflib import Graph
 from rdflib.compare import to_canonical_graph
@@ -21,18 +22,29 @@ SEED = "0"
 TIMEOUT = 300
 
 
-def ontology_html(asserted_turtle: bytes) -> bytes:
-    """Render the TBox of the asserted graph (given as Turtle) as one HTML page."""
+def start_docs(asserted_turtle: bytes) -> subprocess.Popen:
+    """Start rendering the TBox of the asserted graph (given as Turtle) in a child process."""
     env = {**os.environ, "PYTHONHASHSEED": SEED}
+    # The input goes through a file, so the child can start without this process feeding it.
+    with tempfile.TemporaryFile() as source:
+        source.write(asserted_turtle)
+        source.seek(0)
+        return subprocess.Popen([sys.executable, "-m", "kg.docs"], stdin=source,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+def finish_docs(child: subprocess.Popen) -> bytes:
+    """Collect the child's HTML page, failing the build with pyLODE's last words if it failed."""
     try:
-        child = subprocess.run([sys.executable, "-m", "kg.docs"], input=asserted_turtle, env=env,
-                               capture_output=True, timeout=TIMEOUT, check=False)
+        html, errors = child.communicate(timeout=TIMEOUT)
     except subprocess.TimeoutExpired:
+        child.kill()
+        child.communicate()
         raise BuildError(f"ontology documentation: pyLODE ran over {TIMEOUT} s") from None
     if child.returncode != 0:
-        last = child.stderr.decode("utf-8", "replace").strip().splitlines()[-1:]
+        last = errors.decode("utf-8", "replace").strip().splitlines()[-1:]
         raise BuildError(f"ontology documentation: pyLODE failed: {' '.join(last)}")
-    return child.stdout
+    return html
 
 
 def tbox(graph: Graph) -> Graph:

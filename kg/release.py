@@ -20,7 +20,7 @@ import pyoxigraph
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, RDF
 
-from kg.docs import ontology_html
+from kg.docs import finish_docs, start_docs
 from kg.errors import BuildError
 from kg.mappings import MAPPING_PREDICATES, sssom_table
 from kg.sources import bind_prefixes
@@ -31,7 +31,6 @@ MANIFEST = "manifest.json"
 CONTEXT = "context.jsonld"
 DOCS = "docs/index.html"
 OVERVIEW = "overview.svg"
-EXTENSIONS = {"turtle": "ttl", "nt": "nt", "json-ld": "jsonld", "xml": "owl"}
 OXIGRAPH_FORMATS = {"turtle": pyoxigraph.RdfFormat.TURTLE, "xml": pyoxigraph.RdfFormat.RDF_XML}
 DATASET = URIRef(BASE + "dataset")
 BIOREGISTRY = "https://bioregistry.io/registry/"
@@ -63,20 +62,41 @@ def ntriples(graph: Graph) -> bytes:
     return b"".join(line + b"\n" for line in sorted(set(lines)) if line.strip())
 
 
+def merge_ntriples(*documents: bytes) -> bytes:
+    """Merge canonical N-Triples documents into one, still sorted and without duplicates."""
+    lines = set()
+    for document in documents:
+        lines.update(document.splitlines())
+    return b"".join(line + b"\n" for line in sorted(lines) if line.strip())
+
+
+def from_ntriples(document: bytes, fmt: str, prefixes: dict[str, str]) -> bytes:
+    """Write canonical N-Triples as Turtle or RDF/XML with pyoxigraph.
+
+    pyoxigraph writes triples in the order it is given, grouping a subject's triples: sorted
+    lines in give stable, diffable bytes out, far faster than rdflib's serialisers.
+    """
+    triples = pyoxigraph.parse(document, format=pyoxigraph.RdfFormat.N_TRIPLES)
+    return pyoxigraph.serialize(triples, format=OXIGRAPH_FORMATS[fmt],
+                                prefixes=dict(sorted(prefixes.items())))
+
+
+def jsonld(graph: Graph, context: dict) -> bytes:
+    """Compact JSON-LD with our context; rdflib orders nodes as its sets do, so sort after."""
+    compact = json.loads(graph.serialize(format="json-ld", context=context["@context"]))
+    text = json.dumps(canonical_json(compact), indent=1, sort_keys=True, ensure_ascii=False)
+    return (text + "\n").encode("utf-8")
+
+
 def serialise(graph: Graph, fmt: str, context: dict) -> bytes:
     """Serialise a graph in one of the release formats (turtle, nt, json-ld, xml)."""
-    if fmt == "nt":
-        return ntriples(graph)
     if fmt == "json-ld":
-        # rdflib compacts with our context but orders nodes as its sets do: sort them after.
-        compact = json.loads(graph.serialize(format="json-ld", context=context["@context"]))
-        text = json.dumps(canonical_json(compact), indent=1, sort_keys=True, ensure_ascii=False)
-        return (text + "\n").encode("utf-8")
-    # pyoxigraph writes Turtle and RDF/XML in the order it is given, grouping a subject's
-    # triples: sorted N-Triples in give stable, diffable bytes out, far faster than rdflib.
-    prefixes = dict(sorted((prefix, str(namespace)) for prefix, namespace in graph.namespaces()))
-    triples = pyoxigraph.parse(ntriples(graph), format=pyoxigraph.RdfFormat.N_TRIPLES)
-    return pyoxigraph.serialize(triples, format=OXIGRAPH_FORMATS[fmt], prefixes=prefixes)
+        return jsonld(graph, context)
+    document = ntriples(graph)
+    if fmt == "nt":
+        return document
+    prefixes = {prefix: str(namespace) for prefix, namespace in graph.namespaces()}
+    return from_ntriples(document, fmt, prefixes)
 
 
 def canonical_json(value):
@@ -92,20 +112,29 @@ def canonical_json(value):
 def render(release: Release) -> dict[str, bytes]:
     """Render every release file except the manifest, keyed by file name."""
     prefixes = release.prefixes
-    asserted = graph_of(release.asserted, prefixes)
-    inferred = graph_of(release.inferred, prefixes)
-    full = graph_of(asserted, prefixes)
-    full += inferred
+    asserted, inferred = release.asserted, release.inferred
+    lines = {"cytokg-asserted": ntriples(asserted), "cytokg-inferred": ntriples(inferred)}
+    lines["cytokg"] = merge_ntriples(*lines.values())
     files = {}
-    for stem, graph in (("cytokg-asserted", asserted), ("cytokg-inferred", inferred)):
-        for fmt in ("turtle", "nt"):
-            files[f"{stem}.{EXTENSIONS[fmt]}"] = serialise(graph, fmt, release.context)
-    for fmt, extension in EXTENSIONS.items():
-        files[f"cytokg.{extension}"] = serialise(full, fmt, release.context)
-    files["cytokg.sssom.tsv"] = sssom_table(full, prefixes, release.manifest.get("version", ""))
-    files[CONTEXT] = (json.dumps(release.context, indent=2, sort_keys=True) + "\n").encode()
-    files[DOCS] = ontology_html(files["cytokg-asserted.ttl"])
-    files[OVERVIEW] = overview_svg(summarise(store_from_ntriples(files["cytokg.nt"])))
+    for stem, document in lines.items():
+        files[f"{stem}.nt"] = document
+        files[f"{stem}.ttl"] = from_ntriples(document, "turtle", prefixes)
+    # pyLODE runs in its own process: let it work while this one writes the other files.
+    docs = start_docs(files["cytokg-asserted.ttl"])
+    try:
+        full = graph_of(asserted, prefixes)
+        full += inferred
+        files["cytokg.owl"] = from_ntriples(lines["cytokg"], "xml", prefixes)
+        files["cytokg.jsonld"] = jsonld(full, release.context)
+        version = release.manifest.get("version", "")
+        files["cytokg.sssom.tsv"] = sssom_table(full, prefixes, version)
+        files[CONTEXT] = (json.dumps(release.context, indent=2, sort_keys=True) + "\n").encode()
+        files[OVERVIEW] = overview_svg(summarise(store_from_ntriples(lines["cytokg"])))
+        files[DOCS] = finish_docs(docs)
+    finally:
+        if docs.poll() is None:  # a failure above must not leave pyLODE running
+            docs.kill()
+            docs.communicate()
     void = void_description(asserted, inferred, full, prefixes, sorted(files))
     files["void.ttl"] = serialise(void, "turtle", release.context)
     return files
