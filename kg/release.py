@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyoxigraph
 from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, RDF
+from rdflib.namespace import DCTERMS, RDF, RDFS
 
 from kg.docs import finish_docs, start_docs
 from kg.errors import BuildError
@@ -33,6 +33,7 @@ DOCS = "docs/index.html"
 OVERVIEW = "overview.svg"
 OXIGRAPH_FORMATS = {"turtle": pyoxigraph.RdfFormat.TURTLE, "xml": pyoxigraph.RdfFormat.RDF_XML}
 DATASET = URIRef(BASE + "dataset")
+DATABASE_RECORD = URIRef(BASE + "DatabaseRecord")
 BIOREGISTRY = "https://bioregistry.io/registry/"
 
 
@@ -172,6 +173,13 @@ def void_description(asserted: Graph, inferred: Graph, full: Graph, prefixes: di
         add((DATASET, VOID.propertyPartition, part))
         add((part, VOID.property, prop))
         add((part, VOID.triples, Literal(n)))
+    # The databases our statements are drawn from, as the sources of the dataset.
+    for record in sorted(set(asserted.subjects(RDF.type, DATABASE_RECORD))):
+        add((DATASET, DCTERMS.source, record))
+        add((record, RDF.type, VOID.Dataset))
+        label = asserted.value(record, RDFS.label)
+        if label is not None:
+            add((record, DCTERMS.title, label))
     for (prefix, predicate), n in sorted(linksets(full, prefixes).items()):
         linkset = URIRef(f"{DATASET}/linkset/{prefix}/{predicate.split('#')[-1]}")
         target = URIRef(BIOREGISTRY + prefix.lower())

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 import sys
@@ -14,9 +13,11 @@ from typing import Any
 
 from flask import Flask, Response, g, request
 
+from kg.integrity import verify_release
 from kg.store import QueryEngine, open_store
 
 from . import errors
+from .cache import CachedQueryGets, ResponseCache
 from .limits import ExecutorPool
 
 access_log = logging.getLogger("cytokg.access")
@@ -35,6 +36,8 @@ class Settings:
     access_log: bool = True
     base_iri: str = "https://w3id.org/cytokg/"  # namespace whose IRIs resolve at this server's root
     queries_dir: Path = Path("queries")  # competency questions shown as examples on /query
+    store: str | None = None  # None: release in memory; "oxigraph:PATH" or "sparql:URL"
+    cache_bytes: int = 64_000_000  # response cache per server process (0 disables)
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
@@ -59,6 +62,8 @@ class Settings:
         s.executors = int(env.get("CYTOKG_EXECUTORS", s.executors))
         s.base_iri = env.get("CYTOKG_BASE_IRI", s.base_iri)
         s.queries_dir = Path(env.get("CYTOKG_QUERIES_DIR", str(s.queries_dir)))
+        s.store = env.get("CYTOKG_STORE") or s.store
+        s.cache_bytes = int(env.get("CYTOKG_CACHE_BYTES", s.cache_bytes))
         return s
 
 
@@ -72,6 +77,7 @@ class Runtime:
     manifest: dict[str, Any]
     void_ttl: str
     description_cache: dict[tuple[str, str], tuple[bytes, str]] = field(default_factory=dict)
+    cache: ResponseCache[Any] = field(default_factory=lambda: ResponseCache(0))
 
 
 def runtime(app: Flask | None = None) -> Runtime:
@@ -98,9 +104,9 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     elif not isinstance(settings, Settings):
         settings = Settings.from_mapping(settings)
     release = Path(settings.release_dir)
-    manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
+    manifest = verify_release(release)  # refuse a missing, partial or altered release
     void_ttl = (release / "void.ttl").read_text(encoding="utf-8")
-    engine = open_store(release, settings.engine)
+    engine = open_store(release, settings.engine, settings.store)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.body_limit
@@ -110,6 +116,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
         pool=ExecutorPool(engine, settings.executors),
         manifest=manifest,
         void_ttl=void_ttl,
+        cache=ResponseCache(settings.cache_bytes),
     )
     errors.register(app)
 
@@ -121,6 +128,22 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
 
     if settings.access_log:
         _setup_access_log()
+
+    def _log_hit(environ: dict[str, Any], status: str, size: int, took: float) -> None:
+        path = environ.get("PATH_INFO", "") + "?" + environ.get("QUERY_STRING", "")
+        access_log.info(
+            '%s "GET %s" %s %d %.1fms',
+            environ.get("REMOTE_ADDR") or "-",
+            path if len(path) < 300 else environ.get("PATH_INFO", ""),
+            status.split(" ", 1)[0],
+            size,
+            took * 1000,
+        )
+
+    # Repeated GET queries are answered from the response cache before Flask (exact: see cache).
+    app.wsgi_app = CachedQueryGets(  # type: ignore[method-assign]
+        app.wsgi_app, app.extensions["cytokg"].cache, _log_hit if settings.access_log else None
+    )
 
     @app.before_request
     def _start_clock() -> None:

@@ -47,6 +47,14 @@ _TOKEN = re.compile(
 )
 
 
+#: Deepest nesting of ``{``, ``(``, ``[`` (and runs of ``!``) accepted.  The engine's recursive
+#: parser overflows its stack (killing the query process) at a few thousand levels; real queries
+#: need a few dozen.
+MAX_NESTING = 256
+_OPEN = frozenset("{([")
+_CLOSE = frozenset("})]")
+
+
 class Refused(Exception):
     """A query the endpoint will not run; the message says why (sent as 400)."""
 
@@ -67,14 +75,27 @@ def keywords(query: str) -> list[str]:
     """Upper-cased bare words outside strings, IRIs and comments, in order."""
     words: list[str] = []
     pos = 0
+    depth = unary = 0  # open brackets, and the current run of `!` (which the parser nests)
     for match in _TOKEN.finditer(query):
         if match.start() != pos:  # defensive: the pattern covers every character
             raise Refused("the query could not be tokenised")
         pos = match.end()
-        kind = match.lastgroup
-        if kind == "word" and match.group() and ":" not in match.group():
-            words.append(match.group().upper())
-        elif kind == "other" and match.group() == "\\":
+        kind, text = match.lastgroup, match.group()
+        if unary and kind not in ("space", "comment") and text != "!":
+            depth, unary = depth - unary, 0
+        if kind == "word" and text and ":" not in text:
+            words.append(text.upper())
+        elif kind == "other" and (text in _OPEN or text == "!"):
+            depth += 1
+            unary += text == "!"
+            if depth > MAX_NESTING:
+                raise Refused(
+                    f"The query nests groups, brackets or parentheses more than {MAX_NESTING} "
+                    "levels deep; flatten it."
+                )
+        elif kind == "other" and text in _CLOSE:
+            depth = max(0, depth - 1)
+        elif kind == "other" and text == "\\":
             raise Refused("codepoint escapes (\\u, \\U) are only supported inside strings and IRIs")
     return words
 

@@ -104,6 +104,13 @@ def _safe_execute(engine: QueryEngine, job: Job) -> Reply:
         return Reply(500, message="Internal server error while running the query; logged.")
 
 
+def _orphan_watchdog(parent: int) -> None:
+    """Exit this executor as soon as its server process is gone (the engine frees the GIL)."""
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(0)
+
+
 def _child_main(conn: Connection, engine: QueryEngine) -> None:
     """Executor loop: serve jobs until the parent goes away."""
     for sig in (
@@ -130,6 +137,9 @@ def _child_main(conn: Connection, engine: QueryEngine) -> None:
     except OSError:
         pass
     parent = os.getppid()
+    # A query runs without returning to the loop below; if the worker dies meanwhile (killed,
+    # OOM), this watchdog ends the orphan at once instead of letting it run unbounded.
+    threading.Thread(target=_orphan_watchdog, args=(parent,), daemon=True).start()
     while True:
         if not conn.poll(1.0):
             if os.getppid() != parent:

@@ -10,6 +10,8 @@ from typing import Any
 from flask import Flask
 from gunicorn.app.base import BaseApplication
 
+from kg.integrity import ReleaseError
+
 from . import Settings, create_app, runtime
 
 
@@ -60,6 +62,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         type=Path,
         default=None,
         help="competency questions shown on /query (default: the project's queries/)",
+    )
+    group.add_argument(
+        "--store",
+        default=None,
+        metavar="STORE",
+        help="where the graphs live: memory (default: the release loaded in memory), "
+        "oxigraph:PATH (an on-disk store at PATH, loaded once from the release) or "
+        "sparql:URL (a remote SPARQL endpoint holding our graphs; see cytokg publish)",
+    )
+    group.add_argument(
+        "--cache-bytes",
+        type=int,
+        default=d.cache_bytes,
+        help=f"response cache per server process in bytes, 0 disables (default {d.cache_bytes})",
     )
     group.add_argument(
         "--graceful-timeout",
@@ -132,6 +148,8 @@ def serve(release_dir: Path, args: argparse.Namespace) -> int:
         executors=executors,
         base_iri=args.base_iri,
         queries_dir=args.queries_dir or Settings().queries_dir,
+        store=args.store,
+        cache_bytes=args.cache_bytes,
     )
     app = create_app(settings)
     try:
@@ -147,7 +165,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("release_dir", type=Path, nargs="?", default=Path("build"))
     add_arguments(parser)
     args = parser.parse_args(argv)
-    return serve(args.release_dir, args)
+    try:
+        return serve(args.release_dir, args)
+    except ReleaseError as exc:  # a missing or altered release file: say which, never serve it
+        print(f"server: error: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

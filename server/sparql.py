@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl
 from flask import Blueprint, Response, request
 
 from . import errors, formats, runtime
-from .limits import ExecutorCrashed, Job, PoolBusy, QueryTimeout
+from .limits import ExecutorCrashed, Job, PoolBusy, QueryTimeout, Reply
 
 bp = Blueprint("sparql", __name__)
 
@@ -143,18 +143,12 @@ def result_formats(params: dict[str, list[str]]) -> tuple[str | None, str | None
     return (tabular.token if tabular else None, graph.token if graph else None)
 
 
-def run_query(query: str, params: dict[str, list[str]]) -> Response:
-    """Protocol 2.1.5-2.1.6: run the query within the limits and build the response."""
+def _execute(job: Job) -> Reply:
+    """Run a job in an executor within the time limit; errors become protocol errors."""
     rt = runtime()
     settings = rt.settings
-    if not query.strip():
-        raise errors.bad_request("The query is empty.")
-    default, named = protocol_dataset(params, rt.engine.graphs)
-    tabular, graph = result_formats(params)
-    job = Job(query, default, named, tabular, graph, settings.row_limit)
-    deadline = time.monotonic() + settings.time_limit
     try:
-        reply = rt.pool.run(job, deadline)
+        reply = rt.pool.run(job, time.monotonic() + settings.time_limit)
     except QueryTimeout:
         raise errors.service_unavailable(
             f"Query cancelled: it exceeded the time limit of {settings.time_limit:g} s."
@@ -167,6 +161,23 @@ def run_query(query: str, params: dict[str, list[str]]) -> Response:
         raise errors.server_error() from None
     if reply.status != 200:
         raise errors.ProtocolError(reply.status, reply.message)
+    return reply
+
+
+def run_query(query: str, params: dict[str, list[str]]) -> Response:
+    """Protocol 2.1.5-2.1.6: run the query within the limits and build the response."""
+    rt = runtime()
+    settings = rt.settings
+    if not query.strip():
+        raise errors.bad_request("The query is empty.")
+    default, named = protocol_dataset(params, rt.engine.graphs)
+    tabular, graph = result_formats(params)
+    job = Job(query, default, named, tabular, graph, settings.row_limit)
+    reply = rt.cache.get(job)  # exact: the release is immutable and the job is the whole key
+    if reply is None:
+        reply = _execute(job)
+        if reply.status == 200:
+            rt.cache.put(job, reply, len(reply.body) + len(query))
     assert reply.fmt is not None
     fmt = formats.BY_TOKEN[reply.fmt]
     resp = Response(reply.body, status=200, content_type=formats.content_type(fmt))

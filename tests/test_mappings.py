@@ -43,3 +43,20 @@ def test_validation_catches_an_undeclared_prefix(mini_built: Project, tmp_path: 
     msdf = parse_sssom_table(broken)
     with pytest.raises(validators.ValidationError, match="1 validation error"):
         validators.validate(msdf, CHECKS, fail_on_error=True)
+
+
+def test_void_lists_the_datasets_we_link_to_and_draw_from(real_release: Path) -> None:
+    from rdflib import Graph, URIRef
+    from rdflib.namespace import DCTERMS, RDF
+
+    from kg.vocab import VOID
+
+    void = Graph().parse(real_release / "void.ttl", format="turtle")
+    dataset = URIRef("https://w3id.org/cytokg/dataset")
+    targets = {str(t).rsplit("/", 1)[1] for t in void.objects(None, VOID.objectsTarget)}
+    assert {"uniprotkb", "cl", "mondo", "go", "drugbank"} <= targets
+    sources = {str(s).rsplit("/", 1)[1] for s in void.objects(dataset, DCTERMS.source)}
+    assert {"HGNCRecord", "UniProtRecord", "NCBIGeneRecord", "KEGGRecord", "CellChatDBRecord",
+            "CellPhoneDBRecord", "OmniPathRecord"} <= sources
+    assert all((URIRef(f"https://w3id.org/cytokg/{s}"), RDF.type, VOID.Dataset) in void
+               for s in sources)
