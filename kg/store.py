@@ -22,9 +22,10 @@ from typing import Literal
 from xml.sax.saxutils import escape as xml_escape
 from xml.sax.saxutils import quoteattr
 
-BASE = "https://w3id.org/cytokg/"
-GRAPH_ASSERTED = BASE + "graph/asserted"
-GRAPH_INFERRED = BASE + "graph/inferred"
+from kg.vocab import ASSERTED_GRAPH, BASE, INFERRED_GRAPH
+
+GRAPH_ASSERTED = str(ASSERTED_GRAPH)
+GRAPH_INFERRED = str(INFERRED_GRAPH)
 #: Named graph IRI -> release file that holds its triples (N-Triples).
 GRAPH_FILES: dict[str, str] = {
     GRAPH_ASSERTED: "cytokg-asserted.nt",
