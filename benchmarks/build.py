@@ -40,7 +40,7 @@ def run_cell(project: Path, out: Path, engine: str, limit: float) -> dict:
     except subprocess.TimeoutExpired:
         return {"engine": engine, "status": f"time-out after {limit:g} s"}
     cell: dict = {"engine": engine, "total_s": round(time.perf_counter() - start, 2),
-                  "status": "ok" if child.returncode == 0 else child.stderr.strip()[-300:]}
+                  "status": "ok" if child.returncode == 0 else last_error(child.stderr)}
     for line in child.stderr.splitlines():
         if match := STAGE.match(line.strip()):
             cell[f"{match.group(1)}_s"] = float(match.group(3))
@@ -49,6 +49,12 @@ def run_cell(project: Path, out: Path, engine: str, limit: float) -> dict:
         if line.startswith("peak-kb"):
             cell["peak_mb"] = round(int(line.split()[1]) / 1024)
     return cell
+
+
+def last_error(stderr: str) -> str:
+    """The build's error line, the one a failed cell reports."""
+    lines = [line for line in stderr.splitlines() if line.startswith("cytokg: error")]
+    return (lines or stderr.strip().splitlines()[-1:] or ["failed"])[-1][:200]
 
 
 def table(cells: list[dict]) -> str:
