@@ -187,7 +187,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("cytokg: interrupted", file=sys.stderr)
         return 130
     except OSError as exc:
-        print(f"cytokg: error: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"cytokg: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 1
 
 

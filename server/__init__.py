@@ -38,6 +38,7 @@ class Settings:
     queries_dir: Path = Path("queries")  # competency questions shown as examples on /query
     store: str | None = None  # None: release in memory; "oxigraph:PATH" or "sparql:URL"
     cache_bytes: int = 64_000_000  # response cache per server process (0 disables)
+    memory_limit: int = 1 << 30  # bytes a query process may allocate beyond the loaded store
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
@@ -64,6 +65,7 @@ class Settings:
         s.queries_dir = Path(env.get("CYTOKG_QUERIES_DIR", str(s.queries_dir)))
         s.store = env.get("CYTOKG_STORE") or s.store
         s.cache_bytes = int(env.get("CYTOKG_CACHE_BYTES", s.cache_bytes))
+        s.memory_limit = int(env.get("CYTOKG_MEMORY_LIMIT", s.memory_limit))
         return s
 
 
@@ -113,7 +115,7 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["cytokg"] = Runtime(
         settings=settings,
         engine=engine,
-        pool=ExecutorPool(engine, settings.executors),
+        pool=ExecutorPool(engine, settings.executors, settings.memory_limit),
         manifest=manifest,
         void_ttl=void_ttl,
         cache=ResponseCache(settings.cache_bytes),

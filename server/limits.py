@@ -16,6 +16,7 @@ import contextlib
 import logging
 import os
 import queue
+import resource
 import signal
 import threading
 import time
@@ -111,6 +112,18 @@ def _orphan_watchdog(parent: int) -> None:
     os._exit(0)
 
 
+def cap_memory(extra: int) -> None:
+    """Let this query process grow by at most `extra` bytes beyond what it maps at the fork.
+
+    A query that needs more fails to allocate and its process dies; the pool replaces it and the
+    client gets a 503, so one greedy query cannot take the machine's memory from the others.
+    """
+    with open("/proc/self/status", encoding="ascii") as status:
+        mapped = next(int(line.split()[1]) * 1024 for line in status
+                      if line.startswith("VmSize:"))
+    resource.setrlimit(resource.RLIMIT_AS, (mapped + extra, mapped + extra))
+
+
 def _child_main(conn: Connection, engine: QueryEngine) -> None:
     """Executor loop: serve jobs until the parent goes away."""
     for sig in (
@@ -163,10 +176,11 @@ class _Executor:
 class ExecutorPool:
     """A fixed number of killable executor processes, created lazily per server process."""
 
-    def __init__(self, engine: QueryEngine, size: int) -> None:
+    def __init__(self, engine: QueryEngine, size: int, memory_limit: int | None = None) -> None:
         """Remember the engine to fork with; no process starts until first use."""
         self.engine = engine
         self.size = max(1, size)
+        self.memory_limit = memory_limit
         self._lock = threading.Lock()
         self._owner: int | None = None
         self._idle: queue.SimpleQueue[_Executor] = queue.SimpleQueue()
@@ -180,6 +194,8 @@ class ExecutorPool:
             code = 0
             try:
                 parent_end.close()
+                if self.memory_limit:
+                    cap_memory(self.memory_limit)
                 _child_main(child_end, self.engine)
             except BaseException:
                 code = 1

@@ -53,6 +53,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--engine", default=d.engine, choices=("oxigraph", "rdflib"), help="query engine"
     )
     group.add_argument(
+        "--memory-limit",
+        type=int,
+        default=d.memory_limit,
+        help=f"bytes a query process may allocate beyond the store, else 503 "
+        f"(default {d.memory_limit})",
+    )
+    group.add_argument(
         "--base-iri",
         default=d.base_iri,
         help=f"namespace whose IRIs resolve at this server's root (default {d.base_iri})",
@@ -147,6 +154,7 @@ def serve(release_dir: Path, args: argparse.Namespace) -> int:
         row_limit=args.row_limit,
         executors=executors,
         base_iri=args.base_iri,
+        memory_limit=args.memory_limit,
         queries_dir=args.queries_dir or Settings().queries_dir,
         store=args.store,
         cache_bytes=args.cache_bytes,

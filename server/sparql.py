@@ -158,7 +158,11 @@ def _execute(job: Job) -> Reply:
             f"All query executors stayed busy for {settings.time_limit:g} s; retry later."
         ) from None
     except ExecutorCrashed:
-        raise errors.server_error() from None
+        # Its process died (the memory cap, or killed): a fresh one is already in its place.
+        raise errors.service_unavailable(
+            "The query's process failed (it may have needed more memory than the limit of "
+            f"{settings.memory_limit // 2**20} MiB allows); retry later or simplify the query."
+        ) from None
     if reply.status != 200:
         raise errors.ProtocolError(reply.status, reply.message)
     return reply

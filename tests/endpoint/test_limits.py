@@ -113,3 +113,23 @@ def test_body_over_limit_is_413(release_dir: Path) -> None:
         assert r.status_code == 200
     finally:
         runtime(app).pool.close()
+
+
+#: Sorting a five-way cross product must hold ~30 million solutions in memory at once.
+GREEDY = ("SELECT ?a ?d ?g ?j ?m WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l . ?m ?n ?o }"
+          " ORDER BY ?a ?d ?g ?j ?m LIMIT 1")
+
+
+def test_memory_limit_ends_a_greedy_query_with_503(release_dir: Path) -> None:
+    app = make_app(release_dir, time_limit=30.0, memory_limit=64 << 20)
+    client = app.test_client()
+    try:
+        r = client.get("/sparql", query_string={"query": GREEDY})
+        assert r.status_code == 503
+        assert "more memory than the limit of 64 MiB" in r.text
+        assert "Traceback" not in r.text
+        # The process that died was replaced: the next query is answered.
+        r = client.get("/sparql", query_string={"query": "ASK { ?s ?p ?o }"})
+        assert r.status_code == 200 and r.json["boolean"] is True
+    finally:
+        runtime(app).pool.close()

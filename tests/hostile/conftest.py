@@ -31,7 +31,7 @@ ROW_LIMIT = 500
 
 @pytest.fixture(scope="session")
 def hostile_release(request: pytest.FixtureRequest) -> Path:
-    """The real release: built once per session, or an intact one named by CYTOKG_HOSTILE_RELEASE."""
+    """The real release, built once per session (or an intact one in CYTOKG_HOSTILE_RELEASE)."""
     given = os.environ.get("CYTOKG_HOSTILE_RELEASE")
     if given:
         return Path(given)

@@ -111,8 +111,9 @@ def test_attack_ends_in_time_and_probe_stays_fast(live: LiveServer, name: str) -
     for status, took, text in results:
         assert took < TIME_LIMIT + SLACK, f"{name} took {took:.2f} s"
         assert status in (200, 400, 503), (status, text[:200])
-        if status == 503:
-            assert f"time limit of {TIME_LIMIT:g} s" in text
+        if status == 503:  # ended by the time limit, or sooner by its process's memory cap
+            assert (f"time limit of {TIME_LIMIT:g} s" in text
+                    or "more memory than the limit" in text), text[:200]
         assert_no_leak(text)
     worst = max(latencies)
     print(

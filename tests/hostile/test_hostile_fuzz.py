@@ -340,7 +340,7 @@ def acceptable(accept: str | None, mtype: str) -> bool:
         ranges.append((parts[0].lower(), q))
     if not ranges:
         return True
-    t, s = mtype.split("/")
+    t = mtype.split("/")[0]
     aliases = {"application/sparql-results+json": "application/json",
                "text/turtle": "application/x-turtle"}
     names = {mtype, f"{t}/*", "*/*", aliases.get(mtype, "")}
