@@ -80,11 +80,31 @@ def wait_for(condition: Callable[[], bool], timeout: float) -> bool:
 # ----------------------------------------------------------------------------- killed processes
 
 
+def settled(count: Callable[[], int], quiet: float = 0.5, timeout: float = 10.0) -> int:
+    """A count once it has stayed the same for `quiet` seconds (bounded by `timeout`)."""
+    deadline = time.monotonic() + timeout
+    value = count()
+    while time.monotonic() < deadline:
+        time.sleep(quiet)
+        again = count()
+        if again == value:
+            return value
+        value = again
+    return value
+
+
+def all_workers(live: LiveServer, expected: int = 2) -> list[int]:
+    """The worker pids once every worker has booted (the first may answer before the last)."""
+    assert wait_for(lambda: len(worker_pids(live.proc.pid)) == expected, 20)
+    return worker_pids(live.proc.pid)
+
+
 def test_killing_an_executor_mid_query(live: LiveServer) -> None:
     """The query's client gets a 503 at once; the executor is replaced; others go on."""
     assert ask(live.base).ok
-    workers = worker_pids(live.proc.pid)
-    before = len(children_of(workers))
+    workers = all_workers(live)
+    # Workers fork their executors after they start: count them once the number holds still.
+    before = settled(lambda: len(children_of(workers)))
     out: list[object] = []
     thread = start_long_query(live.base, out)
     victim = busy_executor(workers)
@@ -106,7 +126,7 @@ def test_killing_an_executor_mid_query(live: LiveServer) -> None:
 def test_killing_a_worker_mid_query(live: LiveServer) -> None:
     """Gunicorn replaces the worker; its executors exit; every later query is answered."""
     assert ask(live.base).ok
-    workers = worker_pids(live.proc.pid)
+    workers = all_workers(live)
     out: list[object] = []
     thread = start_long_query(live.base, out)
     executor = busy_executor(workers)
