@@ -40,21 +40,31 @@ def build_index(triples: Iterable[Triple]) -> dict:
     return index
 
 
-def members(index: dict, cls) -> set:
-    """Every x with (x rdf:type cls)."""
-    return {x for x, types in index[RDF.type].items() if cls in types}
+def class_members(index: dict) -> dict:
+    """Index the members of every class, once per round of rules."""
+    by_class: dict = defaultdict(set)
+    for x, types in index[RDF.type].items():
+        for cls in types:
+            by_class[cls].add(x)
+    return by_class
 
 
 def class_rules(triples: set[Triple]) -> set[Triple]:
     """Apply the class-expression and chain rules once and return what they entail."""
     index = build_index(triples)
+    by_class = class_members(index)
+
+    def members(cls) -> set:
+        """Every x with (x rdf:type cls)."""
+        return by_class.get(cls, set())
+
     new: set[Triple] = set()
     on_property = {r: next(iter(ps)) for r, ps in index[OWL.onProperty].items()}
     for restriction, prop in on_property.items():
         pairs = index[prop]
         for value in index[OWL.hasValue].get(restriction, ()):
             # RULE cls-hv1: a member of (p value v) has p v.
-            new.update((x, prop, value) for x in members(index, restriction))
+            new.update((x, prop, value) for x in members(restriction))
             # RULE cls-hv2: whatever has p v is a member of (p value v).
             new.update((x, RDF.type, restriction) for x, objs in pairs.items() if value in objs)
         for filler in index[OWL.someValuesFrom].get(restriction, ()):
@@ -63,18 +73,18 @@ def class_rules(triples: set[Triple]) -> set[Triple]:
                 new.update((x, RDF.type, restriction) for x in pairs)
             else:
                 # RULE cls-svf1: whatever has p to a member of C is in (p some C).
-                typed = members(index, filler)
+                typed = members(filler)
                 new.update((x, RDF.type, restriction) for x, objs in pairs.items()
                            if objs & typed)
     for cls, heads in index[OWL.intersectionOf].items():
         parts = rdf_list(index, next(iter(heads)))
-        in_all = set.intersection(*(members(index, c) for c in parts)) if parts else set()
+        in_all = set.intersection(*(members(c) for c in parts)) if parts else set()
         # RULE scm-int: the intersection is a subclass of each of its parts.
         new.update((cls, RDFS.subClassOf, c) for c in parts)
         # RULE cls-int1: a member of every part is a member of the intersection.
         new.update((x, RDF.type, cls) for x in in_all)
         # RULE cls-int2: a member of the intersection is a member of every part.
-        for x in members(index, cls):
+        for x in members(cls):
             new.update((x, RDF.type, c) for c in parts)
     for cls, heads in index[OWL.oneOf].items():
         # RULE cls-oo: each listed individual is a member of the enumeration.
@@ -84,8 +94,8 @@ def class_rules(triples: set[Triple]) -> set[Triple]:
             # RULE scm-eqc1: equivalent classes are subclasses of each other.
             new.update({(first, RDFS.subClassOf, second), (second, RDFS.subClassOf, first)})
             # RULE cax-eqc1 and cax-eqc2: equivalent classes share their members.
-            new.update((x, RDF.type, second) for x in members(index, first))
-            new.update((x, RDF.type, first) for x in members(index, second))
+            new.update((x, RDF.type, second) for x in members(first))
+            new.update((x, RDF.type, first) for x in members(second))
     for prop, heads in index[OWL.propertyChainAxiom].items():
         # RULE prp-spo2: a path along the chain's properties implies the chained property.
         chain = rdf_list(index, next(iter(heads)))
