@@ -8,7 +8,9 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -43,20 +45,22 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def group_processes(pgid: int) -> list[int]:
-    """Pids still alive in process group ``pgid`` (Linux /proc), to prove nothing is left."""
-    alive = []
+def live_processes() -> Iterator[tuple[int, list[str]]]:
+    """Each process that is not a zombie, with its /proc stat fields after the name."""
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
         try:
-            stat = (entry / "stat").read_text()
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        if fields[0] != "Z" and int(fields[2]) == pgid:
-            alive.append(int(entry.name))
-    return alive
+        if fields[0] != "Z":
+            yield int(entry.name), fields
+
+
+def group_processes(pgid: int) -> list[int]:
+    """Pids still alive in process group ``pgid`` (Linux /proc), to prove nothing is left."""
+    return [pid for pid, fields in live_processes() if int(fields[2]) == pgid]
 
 
 class LiveServer:
@@ -105,3 +109,33 @@ class LiveServer:
         with contextlib.suppress(subprocess.TimeoutExpired):
             self.proc.wait(timeout=5)
         self._log.close()
+
+
+class Trap:
+    """A TCP listener on 127.0.0.1 that records any connection, to prove nothing is fetched."""
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(8)
+        self.sock.settimeout(0.2)
+        self.port: int = self.sock.getsockname()[1]
+        self.url = f"http://127.0.0.1:{self.port}/sparql"
+        self.connections = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._thread.start()
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self.sock.accept()
+            except (TimeoutError, OSError):
+                continue
+            self.connections += 1
+            conn.close()
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=2)
+        self.sock.close()

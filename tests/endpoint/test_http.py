@@ -10,8 +10,7 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import Trap
-from srv_helpers import LiveServer, group_processes
+from srv_helpers import LiveServer, Trap, group_processes
 from srv_release import ASSERTED, BINDS, CYTOKINE, IL1B, IL6, N_ASSERTED, TNF
 
 PATHOLOGICAL = (

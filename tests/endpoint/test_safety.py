@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import Trap
 from flask.testing import FlaskClient
+from srv_helpers import Trap
 from srv_release import ASSERTED, INFERRED, N_ASSERTED
 
 from server import guard

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from hostile_support import LiveServer
+from hostile_support import ROW_LIMIT, TIME_LIMIT, LiveServer
 from hypothesis import HealthCheck, settings
 
 from server import create_app, runtime
@@ -24,9 +24,6 @@ settings.register_profile(
 )
 settings.load_profile("hostile")
 
-#: Short limits so that every pathological query ends in seconds.
-TIME_LIMIT = 3.0
-ROW_LIMIT = 500
 
 
 @pytest.fixture(scope="session")

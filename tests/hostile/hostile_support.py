@@ -24,7 +24,7 @@ import requests
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO / "tests" / "endpoint"))  # the endpoint tests' LiveServer helpers
 
-from srv_helpers import LiveServer, free_port, group_processes  # noqa: E402
+from srv_helpers import LiveServer, free_port, group_processes, live_processes  # noqa: E402
 
 __all__ = ["LiveServer", "free_port", "group_processes"]
 
@@ -154,23 +154,11 @@ class RssSampler:
 
     def _rss_kb(self, pid: int) -> int:
         """VmRSS of one process in kB (0 if it is gone)."""
-        try:
-            for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-        except OSError:
-            pass
-        return 0
+        return proc_kb(f"/proc/{pid}/status", "VmRSS:")
 
     def _pss_kb(self, pid: int) -> int:
         """Proportional set size of one process in kB (0 if it is gone)."""
-        try:
-            for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-                if line.startswith("Pss:"):
-                    return int(line.split()[1])
-        except OSError:
-            pass
-        return 0
+        return proc_kb(f"/proc/{pid}/smaps_rollup", "Pss:")
 
     def sample(self) -> None:
         """Take one sample of every live process of the group."""
@@ -198,33 +186,30 @@ class RssSampler:
             self._thread.join(timeout=5)
 
 
+#: Short limits so that every pathological query ends in seconds.
+TIME_LIMIT = 3.0
+ROW_LIMIT = 500
+
+
+def proc_kb(path: str, key: str) -> int:
+    """A kB figure from a /proc file such as status or smaps_rollup (0 if the process is gone)."""
+    try:
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(key):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
+
+
 def worker_pids(master: int) -> list[int]:
     """Gunicorn worker pids: the direct children of the master process."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                stat = (entry / "stat").read_text()
-            except OSError:
-                continue
-            fields = stat.rsplit(")", 1)[1].split()
-            if fields[0] != "Z" and int(fields[1]) == master:
-                found.append(int(entry.name))
-    return sorted(found)
+    return sorted(pid for pid, fields in live_processes() if int(fields[1]) == master)
 
 
 def children_of(pids: list[int]) -> list[int]:
     """Live direct children of any of ``pids`` (a worker's query executors)."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if fields[0] != "Z" and int(fields[1]) in pids:
-                found.append(int(entry.name))
-    return sorted(found)
+    return sorted(pid for pid, fields in live_processes() if int(fields[1]) in pids)
 
 
 def busy_executor(workers: list[int], timeout: float = 5.0) -> int:

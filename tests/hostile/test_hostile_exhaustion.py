@@ -12,8 +12,7 @@ import uuid
 
 import pytest
 import requests
-from conftest import ROW_LIMIT, TIME_LIMIT
-from hostile_support import LiveServer, RssSampler, assert_no_leak
+from hostile_support import ROW_LIMIT, TIME_LIMIT, LiveServer, RssSampler, assert_no_leak
 
 PROBE = "ASK { ?s a ?c }"
 #: Every attack must end within the time limit plus this much (queueing, kill, respawn).

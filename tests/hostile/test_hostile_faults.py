@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 import requests
-from conftest import TIME_LIMIT
 from hostile_support import (
     REPO,
+    TIME_LIMIT,
     LiveServer,
     assert_no_leak,
     busy_executor,
