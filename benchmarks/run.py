@@ -4,6 +4,8 @@
 endpoint, the Oxigraph server and rdflib-endpoint on loopback with the same release,
 runs the competency-query mix against each, prints tables and writes them as JSON to
 ``build/benchmarks/serving.json``.  Every server it starts is stopped before it exits.
+The load comes from wrk (Debian package ``wrk``) when it is installed, since a Python load
+client saturates before a fast server does; ``--load-client python`` uses the asyncio client.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import itertools
 import json
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import time
@@ -21,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks.client import fetch, load, percentile, query_path
+from benchmarks.client import LoadResult, fetch, load, percentile, query_path, wrk_load
 from benchmarks.servers import (
     Server,
     running,
@@ -80,6 +83,25 @@ def check_answers(servers: list[Server], queries: dict[str, str]) -> dict[str, d
     return table
 
 
+def load_generator(choice: str) -> str:
+    """``wrk`` when asked for or found on PATH (``auto``), else the asyncio client."""
+    found = shutil.which("wrk")
+    if choice == "wrk" and not found:
+        raise SystemExit("--load-client wrk: wrk is not on PATH (Debian: apt-get install wrk)")
+    return "wrk" if choice != "python" and found else "python"
+
+
+def run_load(generator: str, server: Server, texts: list[str], mix: str, clients: int,
+             seconds: float) -> LoadResult:
+    """One fixed-time closed-loop run of the distinct or repeated mix with ``generator``."""
+    tag = f"{server.name}-{clients}-{time.time_ns()}"
+    if generator == "wrk":
+        return wrk_load(server.port, server.endpoint, texts, mix == "distinct", clients, seconds,
+                        tag=tag)
+    nxt = distinct_mix(texts, tag) if mix == "distinct" else repeated_mix(texts)
+    return load(server.port, server.endpoint, nxt, clients, seconds)
+
+
 def query_latency(server: Server, queries: dict[str, str], reps: int) -> dict[str, list[float]]:
     """Sequential latencies of each query (distinct strings, so uncached), in seconds."""
     out: dict[str, list[float]] = {}
@@ -129,6 +151,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-build", action="store_true", help="use build/ as it is")
     ap.add_argument("--serve-args", default="", help="extra arguments for cytokg serve")
     ap.add_argument("--out", type=Path, default=None, help="JSON file (default build/benchmarks/)")
+    ap.add_argument("--load-client", choices=("auto", "wrk", "python"), default="auto",
+                    help="load generator: wrk (C, if on PATH) or the asyncio client")
     args = ap.parse_args(argv)
 
     root = args.root.resolve()
@@ -136,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = release / "benchmarks"
     logs = out_dir / "logs"
     clients = [int(c) for c in args.clients.split(",") if c]
+    generator = load_generator(args.load_client)
     extra = args.serve_args.split()
     if not args.no_build:
         subprocess.run([tool("cytokg"), "--root", str(root), "build"], check=True)
@@ -150,11 +175,12 @@ def main(argv: list[str] | None = None) -> int:
         "queries": len(queries),
         "duration": args.duration,
         "serve_args": extra,
+        "load_client": generator,
     }
     counts = manifest["counts"]
     print(f"graph: {counts['asserted']} asserted + {counts['inferred']} inferred = "
           f"{counts['full']} triples; {len(queries)} competency queries; "
-          f"{os.cpu_count()} CPUs", flush=True)
+          f"{os.cpu_count()} CPUs; load from {generator}", flush=True)
 
     starts = cold_start(root, logs, texts[0], args.starts, extra)
     report["cold_start"] = starts
@@ -202,18 +228,15 @@ def main(argv: list[str] | None = None) -> int:
             for s in servers:
                 runs[mix][s.name] = {}
                 for c in clients:
-                    nxt = (distinct_mix(texts, f"{s.name}-{c}-{time.time_ns()}")
-                           if mix == "distinct" else repeated_mix(texts))
-                    r = load(s.port, s.endpoint, nxt, c, args.duration)
+                    r = run_load(generator, s, texts, mix, c, args.duration)
                     runs[mix][s.name][str(c)] = {
                         "throughput": r.throughput, "ok": r.ok, "errors": r.errors,
-                        "statuses": r.statuses, "p50": percentile(r.latencies, 50),
-                        "p99": percentile(r.latencies, 99), "seconds": r.seconds,
+                        "statuses": r.statuses, "p50": r.percentile(50),
+                        "p99": r.percentile(99), "seconds": r.seconds,
                     }
                     print(f"  {mix:8} {s.name:16} {c:3} clients: {r.throughput:8.0f} req/s "
-                          f"p50 {ms(percentile(r.latencies, 50))} ms "
-                          f"p99 {ms(percentile(r.latencies, 99))} ms errors {r.errors}",
-                          flush=True)
+                          f"p50 {ms(r.percentile(50))} ms p99 {ms(r.percentile(99))} ms "
+                          f"errors {r.errors}", flush=True)
         report["throughput"] = runs
 
     print()

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kg.errors import BuildError
-from server.run import add_arguments as add_server_arguments
+from server.options import add_arguments as add_server_arguments
 
 EXPORT_GRAPHS = {"asserted": "cytokg-asserted.nt", "inferred": "cytokg-inferred.nt",
                  "full": "cytokg.nt"}

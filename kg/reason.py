@@ -9,55 +9,70 @@ logical meaning (OWL 2 Direct Semantics ignores them), so they are left out of t
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
-import owlrl
-from owlrl.Namespaces import ERRNS
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from kg import rules
 from kg.errors import BuildError
+from kg.layout import DEFAULT_ENGINE
+from kg.triples import Triple, graph_over
 
 VOCABULARY_NAMESPACES = (str(RDF), str(RDFS), str(OWL), str(XSD))
 REFLEXIVE_NOISE = (OWL.sameAs, OWL.equivalentClass, OWL.equivalentProperty,
                    RDFS.subClassOf, RDFS.subPropertyOf)
 TRIVIAL_OBJECTS = (OWL.Thing, RDFS.Resource)
+# owlrl's namespace for the error messages it adds to a closure (owlrl.Namespaces.ERRNS).
+ERRNS = Namespace("http://www.daml.org/2002/03/agents/agent-ont#")
+# The predicates the consistency check reads, so that it indexes only those triples.
+CONSISTENCY_PREDICATES = frozenset({RDF.type, RDF.first, RDF.rest, OWL.disjointWith,
+                                    OWL.members, OWL.differentFrom, OWL.sameAs, ERRNS.error})
 
 
 @dataclass
 class Closure:
     """The inferred triples, with the figures the build reports."""
 
-    inferred: Graph
+    triples: set[Triple]
     produced: int
     kept: int
     seconds: float
 
+    @cached_property
+    def inferred(self) -> Graph:
+        """The inferred triples as an rdflib Graph, made on first use."""
+        return graph_over(self.triples)
 
-def logical_part(asserted: Graph) -> Graph:
+
+def logical_part(asserted: Iterable[Triple]) -> set[Triple]:
     """Copy the asserted graph without annotations, the reasoner's input.
 
     Axiom annotations and annotation assertions have no meaning under the OWL 2 Direct
     Semantics; an annotation property that takes part in a schema axiom of its own (a
     sub-property, domain, range or characteristic) is kept, since a rule could then use it.
     """
-    annotations = set(asserted.subjects(RDF.type, OWL.Axiom))
-    inert = {p for p in asserted.subjects(RDF.type, OWL.AnnotationProperty)
+    # Set membership hashes (cheap) where == would call rdflib's Python-level __eq__.
+    is_type, axiom, annotation_property = {RDF.type}, {OWL.Axiom}, {OWL.AnnotationProperty}
+    annotations, annotation_properties = set(), set()
+    for s, p, o in asserted:
+        if p in is_type:
+            if o in axiom:
+                annotations.add(s)
+            elif o in annotation_property:
+                annotation_properties.add(s)
+    used_with: dict = {p: set() for p in annotation_properties}
+    for s, p, _ in asserted:
+        if s in used_with:
+            used_with[s].add(p)
+    inert = {p for p in annotation_properties
              if not any(predicate not in (RDF.type, RDFS.label)
-                        and not annotation(asserted, predicate)
-                        for predicate in asserted.predicates(p, None))}
+                        and predicate not in annotation_properties
+                        for predicate in used_with[p])}
     inert |= {RDFS.label, RDFS.comment}
-    graph = Graph()
-    for triple in asserted:
-        if triple[0] not in annotations and triple[1] not in inert:
-            graph.add(triple)
-    return graph
-
-
-def annotation(graph: Graph, predicate) -> bool:
-    """Tell whether a predicate is itself an annotation property (so it says nothing logical)."""
-    return (predicate, RDF.type, OWL.AnnotationProperty) in graph
+    return {t for t in asserted if t[0] not in annotations and t[1] not in inert}
 
 
 def is_noise(triple: tuple) -> bool:
@@ -67,38 +82,48 @@ def is_noise(triple: tuple) -> bool:
         return True
     if isinstance(subject, Literal) or str(subject).startswith(VOCABULARY_NAMESPACES):
         return True
-    if predicate in REFLEXIVE_NOISE and subject == obj:
+    if predicate in _REFLEXIVE_NOISE and subject == obj:
         return True
-    if predicate in (RDF.type, RDFS.subClassOf) and obj in TRIVIAL_OBJECTS:
+    if predicate in _TYPE_OR_SUBCLASS and obj in _TRIVIAL_OBJECTS:
         return True
-    if predicate == RDF.type and obj in (OWL.NamedIndividual, OWL.Thing):
+    if predicate in _TYPE and obj in _TRIVIAL_TYPES:
         return True
     # Datatype junk: literals typed as rdfs:Literal or members of XSD datatypes.
-    return isinstance(obj, URIRef) and predicate == RDF.type and str(obj).startswith(str(XSD))
+    return isinstance(obj, URIRef) and predicate in _TYPE and str(obj).startswith(_XSD)
 
 
-def owlrl_closure(base: Graph) -> Graph:
+# The same terms as sets, made once: membership hashes where `==` runs rdflib's Python __eq__,
+# and rdflib's namespaces make a new term on every attribute access.
+_REFLEXIVE_NOISE = frozenset(REFLEXIVE_NOISE)
+_TRIVIAL_OBJECTS = frozenset(TRIVIAL_OBJECTS)
+_TYPE = frozenset({RDF.type})
+_TYPE_OR_SUBCLASS = frozenset({RDF.type, RDFS.subClassOf})
+_TRIVIAL_TYPES = frozenset({OWL.NamedIndividual, OWL.Thing})
+_XSD = str(XSD)
+
+
+def owlrl_closure(base: set[Triple]) -> set[Triple]:
     """The reference closure: owlrl's OWL 2 RL semantics, without axiomatic triples."""
+    import owlrl  # only the reference engine needs it
+
     closure = Graph()
     for triple in base:
         closure.add(triple)
     owlrl.DeductiveClosure(owlrl.OWLRL_Semantics, axiomatic_triples=False,
                            datatype_axioms=False).expand(closure)
-    return closure
+    return set(closure)
 
 
 ENGINES = {"owlrl": owlrl_closure, "reasonable": rules.closure}
-# The fast engine is the default because the tests show it gives owlrl's closure on our data.
-DEFAULT_ENGINE = "reasonable"
 
 
-def close(asserted: Graph, engine: str = DEFAULT_ENGINE) -> Closure:
+def close(asserted: Iterable[Triple], engine: str = DEFAULT_ENGINE) -> Closure:
     """Compute the OWL 2 RL closure, check it for inconsistency and keep the useful inferences."""
     start = time.perf_counter()
     base = logical_part(asserted)
     closure = ENGINES[engine](base)
     check_consistency(closure)
-    inferred = Graph()
+    inferred = set()
     produced = 0
     for triple in closure:
         if triple in base:
@@ -106,51 +131,57 @@ def close(asserted: Graph, engine: str = DEFAULT_ENGINE) -> Closure:
         produced += 1
         if not is_noise(triple):
             inferred.add(triple)
-    return Closure(inferred=inferred, produced=produced, kept=len(inferred),
+    return Closure(triples=inferred, produced=produced, kept=len(inferred),
                    seconds=time.perf_counter() - start)
 
 
-def check_consistency(closure: Graph) -> None:
+def check_consistency(closure: Iterable[Triple]) -> None:
     """Fail on an inconsistency: owlrl error messages, owl:Nothing members, disjointness clashes."""
+    index = rules.build_index(t for t in closure if t[1] in CONSISTENCY_PREDICATES)
+    types = index[RDF.type]
+    members = rules.class_members(index)
     problems: list[str] = []
     # RULE cls-nothing2: no individual may be a member of owl:Nothing.
-    for member in sorted(closure.subjects(RDF.type, OWL.Nothing)):
+    for member in sorted(members.get(OWL.Nothing, ())):
         problems.append(f"{member.n3()} rdf:type owl:Nothing"
-                        + _because(closure, member))
+                        + _because(types, member))
     # RULE cax-dw and cax-adc: no individual may be a member of two disjoint classes.
-    for first, second in sorted(disjoint_pairs(closure)):
-        for member in sorted(set(closure.subjects(RDF.type, first))
-                             & set(closure.subjects(RDF.type, second))):
+    for first, second in sorted(disjoint_pairs(index)):
+        for member in sorted(members.get(first, set()) & members.get(second, set())):
             problems.append(f"{member.n3()} rdf:type {first.n3()} and {member.n3()} rdf:type "
                             f"{second.n3()}, but the two classes are disjoint"
-                            + _because(closure, member))
+                            + _because(types, member))
     # RULE eq-diff1: no two individuals may be both the same and different.
-    for first, second in sorted(closure.subject_objects(OWL.differentFrom)):
-        if (first, OWL.sameAs, second) in closure or first == second:
+    different = ((first, second) for first, seconds in index[OWL.differentFrom].items()
+                 for second in seconds)
+    for first, second in sorted(different):
+        if second in index[OWL.sameAs].get(first, ()) or first == second:
             problems.append(f"{first.n3()} owl:sameAs {second.n3()} and {first.n3()} "
                             f"owl:differentFrom {second.n3()}")
-    messages = {str(m) for node in closure.subjects(RDF.type, ERRNS.ErrorMessage)
-                for m in closure.objects(node, ERRNS.error)}
+    messages = {str(m) for node in members.get(ERRNS.ErrorMessage, ())
+                for m in index[ERRNS.error].get(node, ())}
     if not problems:
         problems.extend(f"owlrl: {m}" for m in sorted(messages))
     if problems:
         raise BuildError(f"the graph is inconsistent ({len(problems)} problem(s))", problems)
 
 
-def disjoint_pairs(graph: Graph) -> set[tuple[URIRef, URIRef]]:
+def disjoint_pairs(index: dict) -> set[tuple[URIRef, URIRef]]:
     """Collect the pairs of named classes declared disjoint, pairwise or all together."""
     pairs: set[tuple[URIRef, URIRef]] = set()
-    for first, second in graph.subject_objects(OWL.disjointWith):
-        pairs.add(tuple(sorted((first, second))))
-    for node in graph.subjects(RDF.type, OWL.AllDisjointClasses):
-        members = list(graph.items(graph.value(node, OWL.members)))
+    for first, seconds in index[OWL.disjointWith].items():
+        for second in seconds:
+            pairs.add(tuple(sorted((first, second))))
+    for node in rules.class_members(index).get(OWL.AllDisjointClasses, ()):
+        heads = index[OWL.members].get(node, ())
+        members = rules.rdf_list(index, next(iter(heads), None))
         for i, first in enumerate(members):
             for second in members[i + 1:]:
                 pairs.add(tuple(sorted((first, second))))
     return {p for p in pairs if all(isinstance(c, URIRef) for c in p)}
 
 
-def _because(graph: Graph, member: URIRef) -> str:
+def _because(types: dict, member: URIRef) -> str:
     """List the asserted-or-entailed types of an individual, to show where a clash comes from."""
-    types = sorted(t.n3() for t in graph.objects(member, RDF.type) if isinstance(t, URIRef))
-    return f" (its types: {', '.join(types)})" if types else ""
+    found = sorted(t.n3() for t in types.get(member, ()) if isinstance(t, URIRef))
+    return f" (its types: {', '.join(found)})" if found else ""

@@ -8,28 +8,37 @@ file, is renamed last: a reader that checks the manifest never accepts a half-wr
 from __future__ import annotations
 
 import hashlib
+import heapq
+import itertools
 import json
 import os
+import subprocess
 import tempfile
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph
-from rdflib import Graph, Literal, URIRef
-from rdflib.namespace import DCTERMS, RDF, RDFS
+from rdflib import BNode, Graph, Literal, URIRef
+from rdflib.namespace import DCTERMS, OWL, RDF, RDFS
+from rdflib.plugins.serializers.jsonld import from_rdf
 
 from kg.docs import finish_docs, start_docs
 from kg.errors import BuildError
+from kg.layout import MANIFEST
 from kg.mappings import MAPPING_PREDICATES, sssom_table
+from kg.parallel import Background
 from kg.sources import bind_prefixes
 from kg.stats import overview_svg, store_from_ntriples, summarise
+from kg.triples import Triple, graph_over, nt_document, nt_lines
 from kg.vocab import BASE, VOID
 
-MANIFEST = "manifest.json"
 CONTEXT = "context.jsonld"
 DOCS = "docs/index.html"
+JSONLD = "cytokg.jsonld"
+# Children compacting the JSON-LD document: the slowest file, split across the cores.
+JSONLD_PARTS = 2
 OVERVIEW = "overview.svg"
 OXIGRAPH_FORMATS = {"turtle": pyoxigraph.RdfFormat.TURTLE, "xml": pyoxigraph.RdfFormat.RDF_XML}
 DATASET = URIRef(BASE + "dataset")
@@ -39,10 +48,13 @@ BIOREGISTRY = "https://bioregistry.io/registry/"
 
 @dataclass
 class Release:
-    """The graphs that make a release and what the manifest says about how they were made."""
+    """The graphs that make a release and what the manifest says about how they were made.
 
-    asserted: Graph
-    inferred: Graph
+    `asserted` and `inferred` are sets of triples (or Graphs, which iterate as triples).
+    """
+
+    asserted: Iterable[Triple]
+    inferred: Iterable[Triple]
     prefixes: dict[str, str]
     context: dict
     manifest: dict
@@ -57,18 +69,19 @@ def graph_of(triples, prefixes: dict[str, str]) -> Graph:
     return graph
 
 
-def ntriples(graph: Graph) -> bytes:
+def ntriples(graph: Iterable[Triple]) -> bytes:
     """Serialise as N-Triples with sorted lines, the canonical form that diffs cleanly."""
-    lines = graph.serialize(format="nt", encoding="utf-8").splitlines()
-    return b"".join(line + b"\n" for line in sorted(set(lines)) if line.strip())
+    return nt_document(nt_lines(graph))
 
 
 def merge_ntriples(*documents: bytes) -> bytes:
-    """Merge canonical N-Triples documents into one, still sorted and without duplicates."""
-    lines = set()
-    for document in documents:
-        lines.update(document.splitlines())
-    return b"".join(line + b"\n" for line in sorted(lines) if line.strip())
+    """Merge canonical N-Triples documents into one, still sorted and without duplicates.
+
+    The documents are sorted already, so sorting their lines together merges sorted runs (in
+    linear time) and equal lines end up side by side, where groupby drops the repeats.
+    """
+    lines = sorted(itertools.chain.from_iterable(d.splitlines() for d in documents))
+    return b"".join(line + b"\n" for line, _ in itertools.groupby(lines) if line.strip())
 
 
 def from_ntriples(document: bytes, fmt: str, prefixes: dict[str, str]) -> bytes:
@@ -83,8 +96,12 @@ def from_ntriples(document: bytes, fmt: str, prefixes: dict[str, str]) -> bytes:
 
 
 def jsonld(graph: Graph, context: dict) -> bytes:
-    """Compact JSON-LD with our context; rdflib orders nodes as its sets do, so sort after."""
-    compact = json.loads(graph.serialize(format="json-ld", context=context["@context"]))
+    """Compact JSON-LD with our context; rdflib orders nodes as its sets do, so sort after.
+
+    rdflib's JSON-LD serialiser is `from_rdf` followed by json.dumps; calling `from_rdf`
+    directly skips writing the document out and parsing it back.
+    """
+    compact = from_rdf(graph, context_data=context["@context"])
     text = json.dumps(canonical_json(compact), indent=1, sort_keys=True, ensure_ascii=False)
     return (text + "\n").encode("utf-8")
 
@@ -101,49 +118,191 @@ def serialise(graph: Graph, fmt: str, context: dict) -> bytes:
 
 
 def canonical_json(value):
-    """Order the arrays of a JSON-LD document (not @list values, whose order is data)."""
+    """Order the arrays of a JSON-LD document (not @list values, whose order is data).
+
+    Each array is sorted by the compact JSON text (sorted keys) of its items.
+    """
+    return _canonical(value)[0]
+
+
+_compact_json = json.JSONEncoder(sort_keys=True, ensure_ascii=False).encode
+
+
+def _canonical(value) -> tuple[object, str]:
+    """Order a value's arrays and return it with its compact JSON text, built from its parts'.
+
+    The text of a container is assembled from the texts of its members (as json.dumps writes
+    it with sorted keys and the default separators), so nothing is encoded twice.
+    """
     if isinstance(value, dict):
-        return {k: (v if k == "@list" else canonical_json(v)) for k, v in value.items()}
+        ordered, parts = {}, []
+        for key in sorted(value):
+            if key == "@list":
+                member, text = value[key], _compact_json(value[key])
+            else:
+                member, text = _canonical(value[key])
+            ordered[key] = member
+            parts.append(f"{_compact_json(key)}: {text}")
+        return ordered, "{" + ", ".join(parts) + "}"
     if isinstance(value, list):
-        items = [canonical_json(v) for v in value]
-        return sorted(items, key=lambda v: json.dumps(v, sort_keys=True, ensure_ascii=False))
-    return value
+        members = sorted((_canonical(v) for v in value), key=lambda pair: pair[1])
+        return [v for v, _ in members], "[" + ", ".join(text for _, text in members) + "]"
+    return value, _compact_json(value)
 
 
-def render(release: Release) -> dict[str, bytes]:
-    """Render every release file except the manifest, keyed by file name."""
+def docs_source(asserted: Iterable[Triple], prefixes: dict[str, str]) -> bytes:
+    """The Turtle pyLODE documents: the asserted graph without individuals and axiom annotations.
+
+    The child process drops those itself (kg.docs.tbox); leaving them out here spares it
+    parsing the whole graph, and gives the same page.
+    """
+    data = {s for s, p, o in asserted if p in _TYPE and o in _DATA_TYPES}
+    document = nt_document(nt_lines(t for t in asserted if t[0] not in data))
+    return from_ntriples(document, "turtle", prefixes)
+
+
+# Terms as sets: membership hashes where `==` would run rdflib's Python-level __eq__.
+_TYPE = frozenset({RDF.type})
+_LABEL = frozenset({RDFS.label})
+_DATA_TYPES = frozenset({OWL.NamedIndividual, OWL.Axiom})
+_DATABASE_RECORD = frozenset({DATABASE_RECORD})
+
+
+def render(release: Release, docs: subprocess.Popen | None = None,
+           asserted_nt: bytes | None = None) -> dict[str, bytes]:
+    """Render every release file except the manifest, keyed by file name.
+
+    `docs` is the pyLODE child (kg.docs.start_docs) and `asserted_nt` the asserted graph as
+    canonical N-Triples, if the caller has them already. The JSON-LD document, the slowest
+    file, is written by a forked child process while this one renders the others.
+    """
     prefixes = release.prefixes
-    asserted, inferred = release.asserted, release.inferred
-    lines = {"cytokg-asserted": ntriples(asserted), "cytokg-inferred": ntriples(inferred)}
-    lines["cytokg"] = merge_ntriples(*lines.values())
-    files = {}
-    for stem, document in lines.items():
-        files[f"{stem}.nt"] = document
-        files[f"{stem}.ttl"] = from_ntriples(document, "turtle", prefixes)
-    # pyLODE runs in its own process: let it work while this one writes the other files.
-    docs = start_docs(files["cytokg-asserted.ttl"])
+    asserted = release.asserted if isinstance(release.asserted, set) else set(release.asserted)
+    inferred = release.inferred if isinstance(release.inferred, set) else set(release.inferred)
+    if docs is None:  # pyLODE runs in its own process, working while this one renders
+        docs = start_docs(docs_source(asserted, prefixes))
+    compacting: list[Background] = []
     try:
-        full = graph_of(asserted, prefixes)
-        full += inferred
+        full = asserted | inferred
+        compacting = start_jsonld(full, prefixes, release.context)
+        lines = {"cytokg-asserted": asserted_nt or ntriples(asserted),
+                 "cytokg-inferred": ntriples(inferred)}
+        lines["cytokg"] = merge_ntriples(*lines.values())
+        files = {}
+        for stem, document in lines.items():
+            files[f"{stem}.nt"] = document
+            files[f"{stem}.ttl"] = from_ntriples(document, "turtle", prefixes)
         files["cytokg.owl"] = from_ntriples(lines["cytokg"], "xml", prefixes)
-        files["cytokg.jsonld"] = jsonld(full, release.context)
         version = release.manifest.get("version", "")
-        files["cytokg.sssom.tsv"] = sssom_table(full, prefixes, version)
+        files["cytokg.sssom.tsv"] = sssom_table(mapping_graph(full), prefixes, version)
         files[CONTEXT] = (json.dumps(release.context, indent=2, sort_keys=True) + "\n").encode()
         files[OVERVIEW] = overview_svg(summarise(store_from_ntriples(lines["cytokg"])))
+        void = void_description(asserted, inferred, full, prefixes,
+                                sorted([*files, DOCS, JSONLD]))
+        files["void.ttl"] = serialise(void, "turtle", release.context)
         files[DOCS] = finish_docs(docs)
+        files[JSONLD] = finish_jsonld(compacting, full, prefixes, release.context)
     finally:
-        if docs.poll() is None:  # a failure above must not leave pyLODE running
+        for child in compacting:  # a failure above must not leave a child running
+            child.cancel()
+        if docs.poll() is None:
             docs.kill()
             docs.communicate()
-    void = void_description(asserted, inferred, full, prefixes, sorted(files))
-    files["void.ttl"] = serialise(void, "turtle", release.context)
     return files
 
 
-def void_description(asserted: Graph, inferred: Graph, full: Graph, prefixes: dict[str, str],
-                     dumps: list[str]) -> Graph:
+def start_jsonld(triples: set[Triple], prefixes: dict[str, str], context: dict,
+                 parts: int = JSONLD_PARTS) -> list[Background]:
+    """Start compacting the graph to JSON-LD in forked children, one per part of the graph.
+
+    rdflib writes one JSON-LD node per subject (an IRI, or a blank node that no triple points
+    to) and follows blank-node objects from it; so a subject, its blank-node objects followed
+    transitively and whatever else points to them form a unit that no other node refers into.
+    Each child compacts the units that fall to it; the document is their nodes together. With
+    a context that defines terms (not only prefixes) the graph is compacted whole.
+    """
+    if not all(isinstance(v, str) for v in context["@context"].values()):
+        parts = 1
+    return [Background("JSON-LD", jsonld_nodes, triples, prefixes, context, part, parts)
+            for part in range(parts)]
+
+
+def jsonld_nodes(triples: set[Triple], prefixes: dict[str, str], context: dict, part: int,
+                 parts: int) -> list[tuple[str, str]]:
+    """Compact one part of the graph (see start_jsonld) and write its nodes.
+
+    Returns each node as (its compact JSON text, by which the document orders its nodes; its
+    text as it appears in the document, indented two levels), in document order.
+    """
+    roots = blank_node_units(triples)
+    mine = [t for t in triples if hash(roots.get(t[0], t[0])) % parts == part]
+    compact = from_rdf(graph_over(mine, prefixes), context_data=context["@context"])
+    if "@graph" in compact:
+        nodes = compact["@graph"]
+    else:  # rdflib writes a lone node at the top level, beside the context
+        node = {k: v for k, v in compact.items() if k != "@context"}
+        nodes = [node] if node else []
+    written = []
+    for node in nodes:
+        ordered, key = _canonical(node)
+        text = json.dumps(ordered, indent=1, sort_keys=True, ensure_ascii=False)
+        written.append((key, text.replace("\n", "\n  ")))
+    return sorted(written)
+
+
+def finish_jsonld(children: list[Background], triples: set[Triple], prefixes: dict[str, str],
+                  context: dict) -> bytes:
+    """Collect the children's nodes into the document `jsonld` writes for the whole graph.
+
+    That document is `{"@context": ..., "@graph": [nodes ordered by their compact text]}`
+    indented by one space per level (for fewer than two nodes rdflib writes another shape,
+    so such a graph is compacted whole).
+    """
+    nodes = list(heapq.merge(*(child.result() for child in children)))
+    if len(nodes) < 2:
+        return jsonld(graph_over(triples, prefixes), context)
+    head = json.dumps(canonical_json(context["@context"]), indent=1, sort_keys=True,
+                      ensure_ascii=False).replace("\n", "\n ")
+    body = ",\n  ".join(text for _, text in nodes)
+    return f'{{\n "@context": {head},\n "@graph": [\n  {body}\n ]\n}}\n'.encode()
+
+
+def blank_node_units(triples: Iterable[Triple]) -> dict:
+    """Map every subject joined to others through blank-node objects to one node of its unit.
+
+    Subjects missing from the map are units by themselves.
+    """
+    parent: dict = {}
+
+    def root(node: object) -> object:
+        """Follow the parents to the unit's representative, shortening the path."""
+        path = []
+        while node in parent and parent[node] is not node:
+            path.append(node)
+            node = parent[node]
+        for step in path:
+            parent[step] = node
+        return node
+
+    for subject, _, obj in triples:
+        if isinstance(obj, BNode):
+            first, second = root(subject), root(obj)
+            parent.setdefault(first, first)
+            parent[second] = first
+    return {node: root(node) for node in list(parent)}
+
+
+def mapping_graph(triples: Iterable[Triple]) -> Graph:
+    """The mapping triples and labels of a graph, all the SSSOM table reads."""
+    wanted = frozenset({*MAPPING_PREDICATES, RDFS.label})
+    return graph_over(t for t in triples if t[1] in wanted)
+
+
+def void_description(asserted: Iterable[Triple], inferred: Iterable[Triple],
+                     full: Iterable[Triple], prefixes: dict[str, str], dumps: list[str]) -> Graph:
     """Describe the dataset in VoID: counts, class and property partitions, dumps and linksets."""
+    asserted, inferred, full = (g if isinstance(g, set) else set(g)
+                                for g in (asserted, inferred, full))
     void = Graph(bind_namespaces="none")
     bind_prefixes(void, prefixes)
     add = void.add
@@ -174,12 +333,16 @@ def void_description(asserted: Graph, inferred: Graph, full: Graph, prefixes: di
         add((part, VOID.property, prop))
         add((part, VOID.triples, Literal(n)))
     # The databases our statements are drawn from, as the sources of the dataset.
-    for record in sorted(set(asserted.subjects(RDF.type, DATABASE_RECORD))):
+    records = {s for s, p, o in asserted if p in _TYPE and o in _DATABASE_RECORD}
+    labels: dict = {}
+    for s, p, o in asserted:
+        if s in records and p in _LABEL:
+            labels.setdefault(s, []).append(o)
+    for record in sorted(records):
         add((DATASET, DCTERMS.source, record))
         add((record, RDF.type, VOID.Dataset))
-        label = asserted.value(record, RDFS.label)
-        if label is not None:
-            add((record, DCTERMS.title, label))
+        if record in labels:
+            add((record, DCTERMS.title, min(labels[record])))
     for (prefix, predicate), n in sorted(linksets(full, prefixes).items()):
         linkset = URIRef(f"{DATASET}/linkset/{prefix}/{predicate.split('#')[-1]}")
         target = URIRef(BIOREGISTRY + prefix.lower())
@@ -193,36 +356,39 @@ def void_description(asserted: Graph, inferred: Graph, full: Graph, prefixes: di
     return void
 
 
-def counts(graph: Graph) -> dict[str, int]:
+def counts(graph: Iterable[Triple]) -> dict[str, int]:
     """Count triples, our entities, classes used, properties used and distinct subjects/objects."""
-    subjects = set(graph.subjects())
+    triples = graph if isinstance(graph, set) else set(graph)
+    subjects = {s for s, _, _ in triples}
     return {
-        "triples": len(graph),
+        "triples": len(triples),
         "entities": sum(1 for s in subjects if isinstance(s, URIRef) and str(s).startswith(BASE)),
-        "classes": len(set(graph.objects(None, RDF.type))),
-        "properties": len(set(graph.predicates())),
+        "classes": len({o for _, p, o in triples if p in _TYPE}),
+        "properties": len({p for _, p, _ in triples}),
         "distinctSubjects": len(subjects),
-        "distinctObjects": len(set(graph.objects())),
+        "distinctObjects": len({o for _, _, o in triples}),
     }
 
 
-def class_counts(graph: Graph) -> Counter:
+def class_counts(graph: Iterable[Triple]) -> Counter:
     """Count the members of each class in our namespace."""
-    return Counter(o for _, o in graph.subject_objects(RDF.type)
-                   if isinstance(o, URIRef) and str(o).startswith(BASE))
+    return Counter(o for _, p, o in graph
+                   if p in _TYPE and isinstance(o, URIRef) and str(o).startswith(BASE))
 
 
-def linksets(graph: Graph, prefixes: dict[str, str]) -> Counter:
+def linksets(graph: Iterable[Triple], prefixes: dict[str, str]) -> Counter:
     """Count mapping links by target prefix and mapping predicate, for VoID linksets."""
     by_length = sorted(prefixes.items(), key=lambda kv: -len(kv[1]))
+    mapping = frozenset(MAPPING_PREDICATES)
     found: Counter = Counter()
-    for predicate in MAPPING_PREDICATES:
-        for subject, obj in graph.subject_objects(predicate):
-            if not str(subject).startswith(BASE) or not isinstance(obj, URIRef):
-                continue
-            prefix = next((p for p, ns in by_length if str(obj).startswith(ns)), None)
-            if prefix is not None and prefix != "cytokg":
-                found[(prefix, predicate)] += 1
+    for subject, predicate, obj in graph:
+        if predicate not in mapping:
+            continue
+        if not str(subject).startswith(BASE) or not isinstance(obj, URIRef):
+            continue
+        prefix = next((p for p, ns in by_length if str(obj).startswith(ns)), None)
+        if prefix is not None and prefix != "cytokg":
+            found[(prefix, predicate)] += 1
     return found
 
 
@@ -242,8 +408,13 @@ def manifest_bytes(manifest: dict, files: dict[str, bytes]) -> bytes:
 def write_release(release: Release, out: Path,
                   progress: Callable[[str], None] = lambda _: None) -> dict[str, bytes]:
     """Render all files, then move each into `out` atomically, the manifest last."""
-    files = render(release)
-    files_with_manifest = {**files, MANIFEST: manifest_bytes(release.manifest, files)}
+    return write_files(render(release), release.manifest, out, progress)
+
+
+def write_files(files: dict[str, bytes], manifest: dict, out: Path,
+                progress: Callable[[str], None] = lambda _: None) -> dict[str, bytes]:
+    """Move rendered files into `out` atomically, then the manifest that lists their hashes."""
+    files_with_manifest = {**files, MANIFEST: manifest_bytes(manifest, files)}
     out.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[Path, Path]] = []
     try:
@@ -279,21 +450,3 @@ def stage(directory: Path, name: str, data: bytes) -> Path:
                          "unchanged") from exc
     return Path(temporary)
 
-
-def read_manifest(out: Path) -> dict | None:
-    """Read the manifest of a release, or None when there is none or it is unreadable."""
-    try:
-        return json.loads((out / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-
-
-def release_intact(out: Path, manifest: dict) -> bool:
-    """Tell whether every file the manifest lists is present with the listed hash."""
-    for name, entry in manifest.get("files", {}).items():
-        try:
-            if digest((out / name).read_bytes()) != entry["sha256"]:
-                return False
-        except OSError:
-            return False
-    return True

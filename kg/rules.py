@@ -2,9 +2,10 @@
 
 `reasonable` closes a graph under most of OWL 2 RL in a fraction of owlrl's time, but it does not
 apply the class-expression rules our TBox relies on. This module applies those rules (OWL 2
-Profiles, section 4.3, tables 6 and 9) over plain Python indexes and hands the result back to
-`reasonable`, until nothing new appears. The tests check that the result equals owlrl's closure
-on our data, which is what lets this engine stand beside the reference one.
+Profiles, section 4.3, tables 6 and 9) over plain Python indexes and hands what they add back to
+the same `reasonable` reasoner, until nothing new appears. The tests check that the result
+equals owlrl's closure on our data, which is what lets this engine stand beside the reference
+one.
 """
 
 from __future__ import annotations
@@ -12,8 +13,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 
-import reasonable
-from rdflib import Graph, Literal
+from rdflib import Literal
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from kg.errors import BuildError
@@ -109,19 +109,40 @@ def class_rules(triples: set[Triple]) -> set[Triple]:
 def normalise(triple: Triple) -> Triple:
     """Write xsd:string literals as plain literals, as rdflib parses them (RDF 1.1 equates them)."""
     s, p, o = triple
-    if isinstance(o, Literal) and o.datatype == XSD.string:
+    if isinstance(o, Literal) and o.datatype in _XSD_STRING:
         o = Literal(str(o))
     return (s, p, o)
 
 
-def reasonable_closure(triples: set[Triple]) -> set[Triple]:
-    """Close a set of triples with `reasonable`."""
-    graph = Graph()
-    for triple in triples:
-        graph.add(triple)
-    reasoner = reasonable.PyReasoner()
-    reasoner.from_graph(graph)
-    return triples | {normalise(t) for t in reasoner.reason()}
+_XSD_STRING = frozenset({XSD.string})
+
+
+class Reasoner:
+    """One `reasonable` reasoner, fed the triples once and then only what the rules add.
+
+    `reasonable` hands back new term objects for every triple. Each is swapped for the equal
+    term already held (`_terms`), so that later set and dictionary operations on the closure
+    find terms by identity instead of calling rdflib's Python-level `__eq__`.
+    """
+
+    def __init__(self, triples: set[Triple]) -> None:
+        import reasonable  # a compiled extension; only this engine needs it
+
+        self._reasoner = reasonable.PyReasoner()
+        self._terms: dict = {}
+        self.closure: set[Triple] = {self._intern(t) for t in triples}
+        self.add(triples)
+
+    def _intern(self, triple: Triple) -> Triple:
+        """The triple made of the terms already held, adding any new term."""
+        held = self._terms.setdefault
+        s, p, o = triple
+        return (held(s, s), held(p, p), held(o, o))
+
+    def add(self, triples: Iterable[Triple]) -> None:
+        """Add triples (rdflib terms; `reasonable` reads any iterable) and close again."""
+        self._reasoner.from_graph(list(triples))
+        self.closure.update(self._intern(normalise(t)) for t in self._reasoner.reason())
 
 
 # The OWL vocabulary this engine is known to close as owlrl does (checked by the tests); a TBox
@@ -146,25 +167,21 @@ def unsupported(triples: Iterable[Triple]) -> set:
     return {t for t in used if str(t).startswith(str(OWL)) and t not in SUPPORTED}
 
 
-def closure(base: Graph) -> Graph:
+def closure(base: set[Triple]) -> set[Triple]:
     """Alternate `reasonable` and the missing rules until the closure stops growing."""
     missing = unsupported(base)
     if missing:
         names = ", ".join(sorted(f"owl:{str(t).removeprefix(str(OWL))}" for t in missing))
         raise BuildError(f"the reasonable engine does not implement {names}; "
                          f"build with --reasoner owlrl")
-    triples: set[Triple] = set(base)
+    reasoner = Reasoner(set(base))
     for _ in range(MAX_ROUNDS):
-        triples = reasonable_closure(triples)
-        new = class_rules(triples)
+        new = class_rules(reasoner.closure)
         if not new:
             break
-        triples |= new
+        reasoner.closure |= new  # the rules build their triples from the closure's own terms
+        reasoner.add(new)
     else:
         raise RuntimeError(f"the closure did not settle in {MAX_ROUNDS} rounds")
-    graph = Graph()
-    for triple in triples:
-        if not isinstance(triple[0], Literal):
-            graph.add(triple)
-    return graph
+    return {t for t in reasoner.closure if not isinstance(t[0], Literal)}
 

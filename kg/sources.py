@@ -12,42 +12,54 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import curies
 from rdflib import BNode, Graph, Literal, URIRef
-from rdflib.compare import to_canonical_graph
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 from rdflib.plugins.parsers.notation3 import BadSyntax
 
 from kg.errors import BuildError
+from kg.layout import CONTEXT_FILE, DATA_DIR, SHAPES_FILE, TBOX_FILE, source_files
+from kg.triples import Triple, canonical_labels, graph_over, relabel
 from kg.vocab import CYTOKG, DCTERMS, SKOS, converter, load_context
 
-TBOX_FILE = "cytokg.ttl"
-CONTEXT_FILE = "context.jsonld"
-SHAPES_FILE = "shapes.ttl"
-DATA_DIR = "data"
 SOURCES_TABLE = "sources.tsv"
 SEPARATOR = " | "
 ENTITY_COLUMNS = ("id", "type", "label", "definition", "source")
 OPTIONAL_COLUMNS = ("alt_labels",)
 STATEMENT_HEADER = ["subject", "property", "object", "source"]
 LOCAL_NAME_CHARS = set("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-.")
+# The terms every row writes, made once: rdflib's namespaces make a new term on each access.
+RDF_TYPE, OWL_AXIOM, NAMED_INDIVIDUAL = RDF.type, OWL.Axiom, OWL.NamedIndividual
+ANNOTATED_SOURCE, ANNOTATED_PROPERTY = OWL.annotatedSource, OWL.annotatedProperty
+ANNOTATED_TARGET, DC_SOURCE = OWL.annotatedTarget, DCTERMS.source
+LABEL, DEFINITION, ALT_LABEL = RDFS.label, SKOS.definition, SKOS.altLabel
 
 
 @dataclass
 class Sources:
-    """The asserted graph and the files it came from (for hashing and error messages)."""
+    """The asserted triples and the files they came from (for hashing and error messages)."""
 
-    graph: Graph
+    triples: set[Triple]
     tbox: Graph
     shapes: Graph
     prefixes: dict[str, str]
     files: list[Path] = field(default_factory=list)
 
+    @cached_property
+    def graph(self) -> Graph:
+        """The asserted triples as an rdflib Graph with our prefixes, made on first use."""
+        return graph_over(self.triples, self.prefixes, defaults="rdflib")
 
-def parse_turtle(path: Path) -> Graph:
-    """Parse a Turtle file, turning a syntax error into a BuildError naming the file and line."""
+
+def parse_turtle(path: Path, canonical: bool = True) -> Graph:
+    """Parse a Turtle file, turning a syntax error into a BuildError naming the file and line.
+
+    Blank nodes are relabelled canonically unless `canonical` is false, which suits a graph
+    (the shapes) whose labels never reach the release.
+    """
     graph = Graph()
     try:
         graph.parse(path, format="turtle")
@@ -55,20 +67,12 @@ def parse_turtle(path: Path) -> Graph:
         raise BuildError(f"{path}:{exc.lines + 1}: Turtle syntax error: {exc._why}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise BuildError(f"{path}: cannot read: {exc}") from None
-    # Parsed blank nodes get random labels; canonical labels make releases byte-stable.
-    canonical = Graph()
-    for triple in to_canonical_graph(graph):
-        canonical.add(triple)
-    return canonical
-
-
-def source_files(root: Path) -> list[Path]:
-    """List every file the build reads under `ontology/`, in a stable order."""
-    files = [root / TBOX_FILE, root / CONTEXT_FILE]
-    if (root / SHAPES_FILE).exists():
-        files.append(root / SHAPES_FILE)
-    files.extend(sorted((root / DATA_DIR).glob("*.tsv")))
-    return files
+    if not canonical:
+        return graph
+    # Parsed blank nodes get random labels; canonical labels (those of rdflib's
+    # to_canonical_graph) make releases byte-stable.
+    labels = canonical_labels(graph)
+    return graph_over(relabel(t, labels) for t in graph)
 
 
 def load(root: Path) -> Sources:
@@ -78,19 +82,17 @@ def load(root: Path) -> Sources:
             raise BuildError(f"{root / required}: missing source file")
     prefixes = load_context(root / CONTEXT_FILE)
     tbox = parse_turtle(root / TBOX_FILE)
-    shapes = parse_turtle(root / SHAPES_FILE) if (root / SHAPES_FILE).exists() else Graph()
-    graph = Graph()
-    for triple in tbox:
-        graph.add(triple)
-    builder = _TableLoader(tbox, converter(prefixes), graph)
+    shapes = (parse_turtle(root / SHAPES_FILE, canonical=False) if (root / SHAPES_FILE).exists()
+              else Graph())
+    triples: set[Triple] = set(tbox)
+    builder = _TableLoader(tbox, converter(prefixes), triples)
     tables = sorted((root / DATA_DIR).glob("*.tsv"))
     errors: list[str] = []
     for path in tables:
         errors.extend(builder.load_table(path))
     if errors:
         raise BuildError(f"{len(errors)} error(s) in the tables of {root / DATA_DIR}", errors)
-    bind_prefixes(graph, prefixes)
-    return Sources(graph=graph, tbox=tbox, shapes=shapes, prefixes=prefixes,
+    return Sources(triples=triples, tbox=tbox, shapes=shapes, prefixes=prefixes,
                    files=source_files(root))
 
 
@@ -106,31 +108,35 @@ def axiom_node(triple: tuple[URIRef, URIRef, URIRef | Literal]) -> BNode:
     return BNode("ax" + hashlib.sha1(key.encode("utf-8")).hexdigest()[:20])
 
 
-def annotate(graph: Graph, triple: tuple[URIRef, URIRef, URIRef | Literal],
+def annotate(triples: set[Triple], triple: tuple[URIRef, URIRef, URIRef | Literal],
              sources: Iterable[URIRef]) -> None:
     """Add a triple with its provenance as an owl:Axiom annotation (OWL 2 RDF Mapping, table 17)."""
-    graph.add(triple)
+    triples.add(triple)
     sources = list(sources)
     if not sources:  # only a source's own row may lack one: nothing to annotate
         return
     node = axiom_node(triple)
     subject, predicate, obj = triple
-    graph.add((node, RDF.type, OWL.Axiom))
-    graph.add((node, OWL.annotatedSource, subject))
-    graph.add((node, OWL.annotatedProperty, predicate))
-    graph.add((node, OWL.annotatedTarget, obj))
+    triples.add((node, RDF_TYPE, OWL_AXIOM))
+    triples.add((node, ANNOTATED_SOURCE, subject))
+    triples.add((node, ANNOTATED_PROPERTY, predicate))
+    triples.add((node, ANNOTATED_TARGET, obj))
     for source in sources:
-        graph.add((node, DCTERMS.source, source))
+        triples.add((node, DC_SOURCE, source))
 
 
 class _TableLoader:
     """Turns rows of entity and statement tables into triples, collecting every error found."""
 
-    def __init__(self, tbox: Graph, conv: curies.Converter, graph: Graph) -> None:
+    def __init__(self, tbox: Graph, conv: curies.Converter, triples: set[Triple]) -> None:
         self.tbox = tbox
         self.conv = conv
-        self.graph = graph
+        self.triples = triples
         self.seen: dict[URIRef, str] = {}
+        # Rows repeat the same few IRIs, properties and values: resolve each text once.
+        self._iris: dict[str, URIRef] = {}
+        self._properties: dict[str, URIRef] = {}
+        self._values: dict[tuple[URIRef, str], URIRef | Literal] = {}
 
     def load_table(self, path: Path) -> list[str]:
         """Load one table and return its errors, each prefixed by file and line."""
@@ -178,13 +184,23 @@ class _TableLoader:
 
     def _property(self, text: str) -> URIRef:
         """Expand a property CURIE, refusing one the TBox does not declare."""
-        prop = self._iri(text)
-        if prop == RDF.type or (prop, RDF.type, None) in self.tbox:
-            return prop
-        raise ValueError(f"property {text} is not declared in the TBox")
+        prop = self._properties.get(text)
+        if prop is None:
+            prop = self._iri(text)
+            if not (prop == RDF.type or (prop, RDF.type, None) in self.tbox):
+                raise ValueError(f"property {text} is not declared in the TBox")
+            self._properties[text] = prop
+        return prop
 
     def _iri(self, text: str) -> URIRef:
         """Expand a bare local name into our namespace, or a CURIE with a known prefix."""
+        iri = self._iris.get(text)
+        if iri is None:
+            iri = self._iris[text] = self._expand(text)
+        return iri
+
+    def _expand(self, text: str) -> URIRef:
+        """Expand one IRI text, raising ValueError for a bad local name or an unknown prefix."""
         if ":" not in text:
             if not text or not set(text) <= LOCAL_NAME_CHARS:
                 raise ValueError(f"{text!r} is not a valid local name")
@@ -196,6 +212,14 @@ class _TableLoader:
 
     def _value(self, prop: URIRef, text: str) -> URIRef | Literal:
         """Make the object of a property: a typed literal for data properties, else an IRI."""
+        key = (prop, text)
+        value = self._values.get(key)
+        if value is None:
+            value = self._values[key] = self._make_value(prop, text)
+        return value
+
+    def _make_value(self, prop: URIRef, text: str) -> URIRef | Literal:
+        """Make one property value, raising ValueError for an ill-typed literal."""
         if (prop, RDF.type, OWL.DatatypeProperty) in self.tbox:
             datatype = self.tbox.value(prop, RDFS.range)
             if datatype is None or datatype == XSD.string:
@@ -223,21 +247,21 @@ class _TableLoader:
             raise ValueError(f"id {row['id']!r} already defined at {self.seen[entity]}")
         self.seen[entity] = where
         sources = self._sources(row["source"], optional_source)
-        add = self.graph.add
-        add((entity, RDF.type, OWL.NamedIndividual))
-        add((entity, RDFS.label, Literal(row["label"], lang="en")))
-        add((entity, SKOS.definition, Literal(row["definition"], lang="en")))
+        add = self.triples.add
+        add((entity, RDF_TYPE, NAMED_INDIVIDUAL))
+        add((entity, LABEL, Literal(row["label"], lang="en")))
+        add((entity, DEFINITION, Literal(row["definition"], lang="en")))
         for alt in split(row.get("alt_labels", "")):
-            add((entity, SKOS.altLabel, Literal(alt, lang="en")))
+            add((entity, ALT_LABEL, Literal(alt, lang="en")))
         for source in sources:
-            add((entity, DCTERMS.source, source))
+            add((entity, DC_SOURCE, source))
         for triple in self._facts(entity, row):
-            annotate(self.graph, triple, sources)
+            annotate(self.triples, triple, sources)
 
     def _facts(self, entity: URIRef, row: dict[str, str]) -> Iterator[tuple]:
         """Yield the typed facts of an entity row: its classes and its property columns."""
         for cls in split(row["type"]):
-            yield (entity, RDF.type, self._iri(cls))
+            yield (entity, RDF_TYPE, self._iri(cls))
         for column, cell in row.items():
             if column in ENTITY_COLUMNS or column in OPTIONAL_COLUMNS:
                 continue
@@ -252,7 +276,7 @@ class _TableLoader:
                 raise ValueError(f"empty {column!r}")
         prop = self._property(row["property"])
         triple = (self._iri(row["subject"]), prop, self._value(prop, row["object"]))
-        annotate(self.graph, triple, self._sources(row["source"], optional_source))
+        annotate(self.triples, triple, self._sources(row["source"], optional_source))
 
 
 def split(cell: str) -> list[str]:

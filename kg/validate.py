@@ -11,13 +11,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pyoxigraph
-import pyshacl
 from rdflib import Graph
-from rdflib.namespace import SH
+from rdflib.namespace import OWL, RDF, RDFS, SH
 
 from kg.errors import BuildError
+from kg.layout import CHECK_SUFFIX, check_files
+from kg.triples import graph_over, nt_document, nt_lines
 
-CHECK_SUFFIX = "-violation.rq"
+TARGETS = (SH.targetClass, SH.targetNode, SH.targetSubjectsOf, SH.targetObjectsOf)
+# Shape parameters that read a node shape's sh:property list as a whole (sh:closed reads the
+# paths it allows from it), or that may hand its shapes to SPARQL: such shapes stay as written.
+WHOLE_SHAPE_PARAMETERS = (SH.closed, SH.ignoredProperties, SH.sparql, SH.rule, SH.target)
 
 
 @dataclass
@@ -28,17 +32,17 @@ class Report:
     checks: int
 
 
-def check_files(checks_dir: Path) -> list[Path]:
-    """List the quality-check queries in a stable order."""
-    return sorted(checks_dir.glob(f"*{CHECK_SUFFIX}"))
+def validate(graph: Graph, shapes: Graph, checks_dir: Path, compress=str,
+             ntriples: bytes | None = None, in_place: bool = False) -> Report:
+    """Run SHACL and every quality check, raising one BuildError that lists every offender.
 
-
-def validate(graph: Graph, shapes: Graph, checks_dir: Path, compress=str) -> Report:
-    """Run SHACL and every quality check, raising one BuildError that lists every offender."""
-    problems = shacl_problems(graph, shapes, compress)
+    `ntriples`, when the caller has it already, is the graph as N-Triples for the checks;
+    `in_place` lets pySHACL work on `graph` itself, for a caller that has no further use of it.
+    """
+    problems = shacl_problems(graph, shapes, compress, in_place)
     checks = check_files(checks_dir)
     if checks:
-        store = oxigraph_copy(graph)
+        store = oxigraph_copy(ntriples if ntriples is not None else nt_document(nt_lines(graph)))
         for path in checks:
             problems.extend(check_problems(store, path, compress))
     if problems:
@@ -50,12 +54,18 @@ def validate(graph: Graph, shapes: Graph, checks_dir: Path, compress=str) -> Rep
                   checks=len(checks))
 
 
-def shacl_problems(graph: Graph, shapes: Graph, compress=str) -> list[str]:
+def shacl_problems(graph: Graph, shapes: Graph, compress=str, in_place: bool = False
+                   ) -> list[str]:
     """Validate with pySHACL and describe each result by focus node, path and message."""
     if len(shapes) == 0:
         return []
-    conforms, report, _ = pyshacl.validate(graph, shacl_graph=shapes, inference="none",
-                                           advanced=True, allow_warnings=True)
+    import pyshacl  # a second of imports, paid only by a build that validates
+
+    # Unless the caller gives its graph up, pySHACL works on a copy over a fast index with the
+    # graph's prefixes (which its messages use), as it would on the copy it makes itself.
+    data = graph if in_place else graph_over(graph, dict(graph.namespaces()))
+    conforms, report, _ = pyshacl.validate(data, shacl_graph=targeted(shapes), inference="none",
+                                           advanced=True, allow_warnings=True, inplace=True)
     if conforms:
         return []
     problems = []
@@ -73,11 +83,54 @@ def shacl_problems(graph: Graph, shapes: Graph, compress=str) -> list[str]:
     return sorted(problems)
 
 
-def oxigraph_copy(graph: Graph) -> pyoxigraph.Store:
-    """Load the graph into pyoxigraph, whose SPARQL engine runs the checks many times faster."""
+def targeted(shapes: Graph) -> Graph:
+    """Give each property shape of a targeted node shape the node shape's targets directly.
+
+    A node shape's `sh:property` P asks that every focus node of the shape conform to P, which
+    is what P with the same targets asks (SHACL, sections 2.1.3 and 4.8.2), with the same
+    results (focus node, path, value, message, source shape P). pySHACL checks a property
+    shape reached through `sh:property` once per focus node, but one with targets once for all
+    of them: the same results, several times faster. Only node shapes whose property list
+    nothing else reads are rewritten, and only property shapes used once without targets.
+    """
+    rewritten = Graph()
+    for prefix, namespace in shapes.namespaces():  # pySHACL's messages name terms with them
+        rewritten.bind(prefix, namespace, override=True, replace=True)
+    for triple in shapes:
+        rewritten.add(triple)
+    referenced = set(shapes.objects())
+    for node in set(shapes.subjects(SH.property, None)):
+        targets = [(p, o) for p in TARGETS for o in shapes.objects(node, p)]
+        if not targets or node in referenced or not rewritable(shapes, node):
+            continue
+        for prop in list(shapes.objects(node, SH.property)):
+            if (len(set(shapes.subjects(None, prop))) != 1
+                    or any((prop, p, None) in shapes for p in TARGETS)
+                    or (prop, RDF.type, SH.NodeShape) in shapes):
+                continue
+            rewritten.remove((node, SH.property, prop))
+            for predicate, target in targets:
+                rewritten.add((prop, predicate, target))
+    return rewritten
+
+
+def rewritable(shapes: Graph, node: object) -> bool:
+    """Tell whether a node shape's property list may move onto its property shapes.
+
+    Not when the shape is deactivated, closed, uses SPARQL or rules, is a property shape (whose
+    property shapes apply to its value nodes, not its focus nodes), or is also a class (whose
+    implicit class target would not move with the explicit ones).
+    """
+    if any((node, p, None) in shapes
+           for p in (*WHOLE_SHAPE_PARAMETERS, SH.deactivated, SH.path)):
+        return False
+    return not any((node, RDF.type, cls) in shapes for cls in (RDFS.Class, OWL.Class))
+
+
+def oxigraph_copy(ntriples: bytes) -> pyoxigraph.Store:
+    """Load the graph (as N-Triples) into pyoxigraph, whose SPARQL engine runs the checks fast."""
     store = pyoxigraph.Store()
-    store.bulk_load(graph.serialize(format="nt", encoding="utf-8"),
-                    format=pyoxigraph.RdfFormat.N_TRIPLES)
+    store.bulk_load(ntriples, format=pyoxigraph.RdfFormat.N_TRIPLES)
     return store
 
 

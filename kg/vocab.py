@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import curies
 from rdflib import Namespace, URIRef
+
+if TYPE_CHECKING:  # curies (with pydantic) takes ~0.3 s to import; the server never needs it
+    import curies
 
 BASE = "https://w3id.org/cytokg/"
 CYTOKG = Namespace(BASE)
@@ -26,4 +29,6 @@ def load_context(path: Path) -> dict[str, str]:
 
 def converter(prefixes: dict[str, str]) -> curies.Converter:
     """Build a CURIE converter (the `curies` library) over our prefix map."""
+    import curies
+
     return curies.Converter.from_prefix_map(prefixes)

@@ -2,7 +2,7 @@
 
 Answers are keyed by everything that determines the response bytes: the release, the
 query string, the protocol dataset, the acceptable formats and the row limit.  The
-cache lives in each server (gunicorn worker) process and is shared by its threads; it
+cache lives in each server (worker) process and is shared by its threads; it
 is bounded in bytes and evicts the least recently used answers first.  Only complete,
 successful answers are kept, so errors and time-outs are always re-evaluated.
 """

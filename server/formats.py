@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -106,6 +107,7 @@ def negotiate(header: str | None, offers: Sequence[str]) -> str | None:
     return best[1] if best else None
 
 
+@functools.lru_cache(maxsize=512)  # clients repeat a few Accept headers; bounded against floods
 def choose(header: str | None, kind: Kind) -> Format | None:
     """Negotiate a result format of one kind, offering aliases after canonical types."""
     offers = [f.media_type for f in FORMATS if f.kind == kind]

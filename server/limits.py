@@ -207,7 +207,7 @@ class ExecutorPool:
         return executor
 
     def start(self) -> None:
-        """Start all executors now (called after a gunicorn worker forks)."""
+        """Start all executors now (called in each server worker once it forks)."""
         with self._lock:
             if self._owner == os.getpid():
                 return

@@ -8,9 +8,11 @@ are looked up in the manifest, docs go through ``send_from_directory`` (safe joi
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,11 +25,11 @@ from flask import (
     redirect,
     render_template,
     request,
-    send_file,
     send_from_directory,
     url_for,
 )
 from werkzeug.exceptions import NotFound
+from werkzeug.wsgi import wrap_file
 
 from kg.store import GRAPH_FILES
 
@@ -184,10 +186,36 @@ def not_found(message: str) -> Response:
 
 
 def rdf_file(path: Path, token: str) -> Response:
-    """Send a release file with the media type of its format, with ETag and ranges."""
-    fmt = formats.BY_TOKEN[token]
-    resp = send_file(path, mimetype=fmt.media_type, conditional=True, max_age=300)
+    """Send a release file with the media type of its format (negotiated, hence Vary)."""
+    resp = release_file(path, formats.BY_TOKEN[token].media_type)
     resp.headers["Vary"] = "Accept"
+    return resp
+
+
+def release_file(path: Path, media_type: str) -> Response:
+    """Send a release file with ETag, Last-Modified and ranges.
+
+    The file is opened first and its length and times read from the open descriptor, so a
+    rebuild renaming a new file into place mid-request can never pair the old length with the
+    new bytes (``send_file`` given a path stats the name, then opens it: a race).
+    """
+    file = path.open("rb")
+    try:
+        st = os.fstat(file.fileno())
+        resp = current_app.response_class(
+            wrap_file(request.environ, file), mimetype=media_type, direct_passthrough=True
+        )
+        resp.content_length = st.st_size
+        resp.last_modified = datetime.fromtimestamp(st.st_mtime, UTC)
+        resp.cache_control.public = True
+        resp.cache_control.max_age = 300
+        resp.expires = int(time.time() + 300)
+        resp.set_etag(f"{st.st_ino:x}-{st.st_size:x}-{st.st_mtime_ns:x}")
+        resp = resp.make_conditional(request.environ, accept_ranges=True,
+                                     complete_length=st.st_size)
+    except BaseException:
+        file.close()
+        raise
     return resp
 
 
@@ -331,7 +359,7 @@ def download(name: str) -> Response:
     if ext in EXTENSIONS:
         return rdf_file(path, EXTENSIONS[ext])
     mimetype = OTHER_TYPES.get(ext, "application/octet-stream")
-    return send_file(path, mimetype=mimetype, conditional=True, max_age=300)
+    return release_file(path, mimetype)
 
 
 @bp.route("/docs")

@@ -29,7 +29,7 @@ def _decode_params(raw: bytes, where: str) -> list[tuple[str, str]]:
 
 def _url_params() -> list[tuple[str, str]]:
     """Parameters in the request URL, refusing an over-long query string with 414."""
-    limit = runtime().settings.body_limit
+    limit = runtime().settings.url_limit
     if len(request.query_string) > limit:
         raise errors.uri_too_long(
             f"The query string is over the limit of {limit} bytes; send long queries by POST."

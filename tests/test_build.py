@@ -5,6 +5,8 @@ from __future__ import annotations
 import errno
 import json
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -151,3 +153,31 @@ def test_build_reports_each_stage_with_counts_and_times(mini: Project) -> None:
     assert [line.split()[0] for line in lines] == ["load", "validate", "reason", "release"]
     assert all(line.endswith(" s)") for line in lines)
     assert "reasonable produced" in lines[2] and "kept 8" in lines[2]
+
+
+def test_up_to_date_check_imports_no_pipeline_library(mini_built: Project) -> None:
+    # `cytokg build` and `cytokg serve` start with this check: it must stay cheap.
+    script = ("import sys; from pathlib import Path; from kg.build import Project, build; "
+              f"outcome = build(Project(root=Path({str(mini_built.root)!r}), "
+              f"out=Path({str(mini_built.out)!r})), progress=lambda _: None); "
+              "heavy = [m for m in ('rdflib', 'pyshacl', 'owlrl', 'reasonable', 'pyoxigraph') "
+              "if m in sys.modules]; print(outcome.built, heavy)")
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                            timeout=120, check=False, cwd=Path(__file__).resolve().parent.parent)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "False []"
+
+
+def test_failed_validation_is_the_error_even_when_reasoning_fails_too(
+        mini_built: Project) -> None:
+    # Validation runs beside reasoning: its failure must still be the one reported.
+    before = snapshot(mini_built.out)
+    table = mini_built.ontology / "data" / "cytokines.tsv"
+    table.write_text(table.read_text().replace("HGNC:6018", "6018"))
+    tbox = mini_built.ontology / "cytokg.ttl"
+    tbox.write_text(tbox.read_text() + "\ncytokg:IL6 a owl:Nothing .\n")
+    with pytest.raises(BuildError) as error:
+        build(mini_built, progress=lambda _: None)
+    assert str(error.value).startswith("validation failed")
+    assert "SHACL: focus cytokg:IL6, path cytokg:hgncId, value 6018" in str(error.value)
+    assert snapshot(mini_built.out) == before

@@ -33,7 +33,7 @@ TIMEOUT_MS = 15_000  # every wait in these tests is bounded by this
 
 @pytest.fixture(scope="session")
 def live(real_release: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The production server (gunicorn) on a free loopback port, serving the real release."""
+    """The production server (Granian) on a free loopback port, serving the real release."""
     log = tmp_path_factory.mktemp("browser-server") / "server.log"
     server = LiveServer(real_release, log, "--workers", "1", "--threads", "4")
     yield server

@@ -64,7 +64,7 @@ def group_processes(pgid: int) -> list[int]:
 
 
 class LiveServer:
-    """The real gunicorn server (``python -m server.run``) on a free 127.0.0.1 port."""
+    """The real server (``python -m server.run``, Granian) on a free 127.0.0.1 port."""
 
     def __init__(self, release_dir: Path, log_path: Path, *extra: str,
                  command: list[str] | None = None) -> None:

@@ -1,4 +1,4 @@
-"""`cytokg serve`, run for real: it builds a stale release, then serves it under gunicorn."""
+"""`cytokg serve`, run for real: it builds a stale release, then serves it under Granian."""
 
 from __future__ import annotations
 

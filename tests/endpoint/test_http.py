@@ -1,4 +1,4 @@
-"""The real server over real HTTP: gunicorn workers, executors, limits, shutdown."""
+"""The real server over real HTTP: Granian workers, executors, limits, shutdown."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ TIMEOUT = 15
 
 @pytest.fixture(scope="module")
 def live(release_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """One gunicorn server for the module: 2 workers x 2 threads, 2 s time limit."""
+    """One server for the module: 2 workers x 2 threads, 2 s time limit."""
     log = tmp_path_factory.mktemp("live") / "server.log"
     server = LiveServer(
         release_dir,

@@ -95,8 +95,8 @@ def test_row_limit_truncates_construct(release_dir: Path) -> None:
         runtime(app).pool.close()
 
 
-def test_body_over_limit_is_413(release_dir: Path) -> None:
-    app = make_app(release_dir, body_limit=1000)
+def test_body_over_limit_is_413_and_long_url_414(release_dir: Path) -> None:
+    app = make_app(release_dir, body_limit=1000, url_limit=1000)
     client = app.test_client()
     try:
         big = "ASK { ?s ?p ?o }" + " " * 2000

@@ -1,4 +1,4 @@
-"""Fixtures for the hostile-input tests: the real release, an app on it, a live gunicorn server."""
+"""Fixtures for the hostile-input tests: the real release, an app on it, a live server."""
 
 from __future__ import annotations
 
@@ -54,7 +54,7 @@ def hostile_app(hostile_release: Path) -> Iterator[Flask]:
 
 @pytest.fixture(scope="module")
 def live(hostile_release: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
-    """The real gunicorn server on 127.0.0.1 over the real release, stopped after the module."""
+    """The real server (Granian) on 127.0.0.1 over the real release, stopped after the module."""
     log = tmp_path_factory.mktemp("live") / "server.log"
     server = LiveServer(
         hostile_release,

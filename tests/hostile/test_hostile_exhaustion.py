@@ -162,7 +162,7 @@ def test_very_long_query_strings_are_refused_or_answered(live: LiveServer) -> No
     long_get = requests.get(
         live.base + "/sparql", params={"query": "ASK {}" + " " * 20_000}, timeout=10
     )
-    assert long_get.status_code == 414  # gunicorn's request-line limit (8190 bytes)
+    assert long_get.status_code == 414  # our GET query-string limit (8190 bytes)
     assert_no_leak(long_get.content)
     over = requests.post(
         live.base + "/sparql",

@@ -1,0 +1,63 @@
+"""Access lines on stderr, one ``write`` per request, shared by the Flask views and the cache.
+
+A line is written with a single ``os.write`` to the inherited descriptor: lines from the
+worker processes never interleave (each is shorter than PIPE_BUF), and a request pays a
+few microseconds instead of a trip through the ``logging`` machinery, which cost about a
+quarter of a cached answer's time.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from flask import Flask, Response, g, request
+
+#: Paths longer than this are logged without their query string.
+MAX_LOGGED_PATH = 300
+
+
+class AccessLog:
+    """Writes ``remote "METHOD path" status size took`` lines to a file descriptor."""
+
+    def __init__(self, fd: int = 2) -> None:
+        """Write to ``fd`` (stderr by default, where the server's other messages go)."""
+        self.fd = fd
+
+    def write(self, remote: str, method: str, path: str, status: int | str, size: object,
+              seconds: float) -> None:
+        """Write one line; a failed write (a closed stderr) never fails the request."""
+        line = f'{remote or "-"} "{method} {path}" {status} {size} {seconds * 1000:.1f}ms\n'
+        with contextlib.suppress(OSError):
+            os.write(self.fd, line.encode("utf-8", "replace")[:4000])
+
+    def cache_hit(self, environ: dict[str, Any], status: str, size: int, seconds: float) -> None:
+        """The line of an answer the response cache gave before Flask saw the request."""
+        path = environ.get("PATH_INFO", "")
+        query = environ.get("QUERY_STRING", "")
+        full = f"{path}?{query}" if query else path
+        self.write(environ.get("REMOTE_ADDR") or "-", "GET",
+                   full if len(full) < MAX_LOGGED_PATH else path,
+                   status.split(" ", 1)[0], size, seconds)
+
+
+def init_app(app: Flask, log: AccessLog) -> Callable[[dict[str, Any], str, int, float], None]:
+    """Log every Flask response; return the logger the cache middleware uses for its hits."""
+
+    @app.before_request
+    def _start_clock() -> None:
+        g.started = time.monotonic()
+
+    @app.after_request
+    def _log(resp: Response) -> Response:
+        took = time.monotonic() - g.get("started", time.monotonic())
+        full = request.full_path.rstrip("?")
+        log.write(request.remote_addr or "-", request.method,
+                  full if len(full) < MAX_LOGGED_PATH else request.path, resp.status_code,
+                  resp.content_length if resp.content_length is not None else "-", took)
+        return resp
+
+    return log.cache_hit

@@ -1,0 +1,87 @@
+"""The Flask application factory (flaskr-style): load the release once, register blueprints."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from flask import Flask, Response
+
+from kg.integrity import verify_release
+from kg.store import QueryEngine, open_store
+
+from . import accesslog, errors
+from .cache import CachedQueryGets, ResponseCache
+from .limits import ExecutorPool
+from .settings import Settings
+
+
+@dataclass
+class Runtime:
+    """Everything loaded once per app from the release: store, executors, metadata."""
+
+    settings: Settings
+    engine: QueryEngine
+    pool: ExecutorPool
+    manifest: dict[str, Any]
+    void_ttl: str
+    description_cache: dict[tuple[str, str], tuple[bytes, str]] = field(default_factory=dict)
+    cache: ResponseCache[Any] = field(default_factory=lambda: ResponseCache(0))
+
+
+def runtime(app: Flask | None = None) -> Runtime:
+    """The current app's runtime, so views need no globals."""
+    from flask import current_app
+
+    return (app or current_app).extensions["cytokg"]  # type: ignore[no-any-return]
+
+
+def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
+    """Load the release once and build the app (flaskr-style factory)."""
+    if settings is None:
+        settings = Settings.from_env()
+    elif not isinstance(settings, Settings):
+        settings = Settings.from_mapping(settings)
+    release = Path(settings.release_dir)
+    manifest = verify_release(release)  # refuse a missing, partial or altered release
+    void_ttl = (release / "void.ttl").read_text(encoding="utf-8")
+    engine = open_store(release, settings.engine, settings.store)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.body_limit
+    app.extensions["cytokg"] = Runtime(
+        settings=settings,
+        engine=engine,
+        pool=ExecutorPool(engine, settings.executors, settings.memory_limit),
+        manifest=manifest,
+        void_ttl=void_ttl,
+        cache=ResponseCache(settings.cache_bytes),
+    )
+    errors.register(app)
+
+    from . import pages, service, sparql
+
+    app.register_blueprint(sparql.bp)
+    app.register_blueprint(service.bp)
+    pages.init_app(app)  # term pages, search, query page, downloads, docs (after the fixed routes)
+
+    hit_log = accesslog.init_app(app, accesslog.AccessLog()) if settings.access_log else None
+    # Repeated GET queries are answered from the response cache before Flask (exact: see cache).
+    app.wsgi_app = CachedQueryGets(  # type: ignore[method-assign]
+        app.wsgi_app, app.extensions["cytokg"].cache, hit_log
+    )
+
+    @app.after_request
+    def _cors(resp: Response) -> Response:
+        # CORS: the endpoint is public and read-only, so any origin may call it.
+        resp.headers["Access-Control-Allow-Origin"] = "*"
+        resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
+        resp.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type"
+        resp.headers["Access-Control-Expose-Headers"] = (
+            "X-Result-Truncated, X-Result-Row-Limit, X-Result-Count, Warning"
+        )
+        return resp
+
+    return app
