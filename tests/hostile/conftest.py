@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
-from hostile_support import ROW_LIMIT, TIME_LIMIT, LiveServer
+from hostile_support import HEADER_TIMEOUT, ROW_LIMIT, TIME_LIMIT, LiveServer
 from hypothesis import HealthCheck, settings
 
 from server import create_app, runtime
@@ -65,6 +65,7 @@ def live(hostile_release: Path, tmp_path_factory: pytest.TempPathFactory) -> Ite
         "--threads", "4",
         "--executors", "4",
         "--graceful-timeout", "2",
+        "--header-timeout", str(HEADER_TIMEOUT),
     )
     yield server
     server.stop()

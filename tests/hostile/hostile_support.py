@@ -195,6 +195,7 @@ class RssSampler:
 #: Short limits so that every pathological query ends in seconds.
 TIME_LIMIT = 3.0
 ROW_LIMIT = 500
+HEADER_TIMEOUT = 2.0  # seconds the live server gives a client to send its request head
 
 
 def proc_kb(path: str, key: str) -> int:

@@ -5,6 +5,7 @@ Run with ``-s`` to see the measured figures (probe latency during each attack, p
 
 from __future__ import annotations
 
+import socket
 import statistics
 import threading
 import time
@@ -12,7 +13,14 @@ import uuid
 
 import pytest
 import requests
-from hostile_support import ROW_LIMIT, TIME_LIMIT, LiveServer, RssSampler, assert_no_leak
+from hostile_support import (
+    HEADER_TIMEOUT,
+    ROW_LIMIT,
+    TIME_LIMIT,
+    LiveServer,
+    RssSampler,
+    assert_no_leak,
+)
 
 PROBE = "ASK { ?s a ?c }"
 #: Every attack must end within the time limit plus this much (queueing, kill, respawn).
@@ -206,3 +214,30 @@ def test_deep_nesting_is_a_400_not_a_crash(live: LiveServer, query: str) -> None
         "flatten it.\n"
     )
     assert requests.get(live.base + "/sparql", params={"query": PROBE}, timeout=10).ok
+
+
+def test_slow_request_heads_are_cut_off_while_others_are_served(live: LiveServer) -> None:
+    """Connections that never finish their headers are closed at --header-timeout, and meanwhile
+    a normal query is answered at once (a slow-header flood holds no request thread)."""
+    stalled = []
+    try:
+        for _ in range(64):
+            s = socket.create_connection(("127.0.0.1", live.port), timeout=5)
+            s.sendall(b"GET /sparql?query=ASK%7B%7D HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            stalled.append(s)
+        started = time.monotonic()
+        probe = requests.get(live.base + "/sparql", params={"query": "ASK { ?s ?p ?o }"},
+                             timeout=10)
+        assert probe.status_code == 200 and time.monotonic() - started < 1.0
+        ends = []
+        for s in stalled:
+            s.settimeout(max(0.1, started + HEADER_TIMEOUT + 10 - time.monotonic()))
+            answer = s.recv(4096)  # b"" once the server closes; a 408 is fine too
+            assert answer == b"" or answer.startswith(b"HTTP/1.1 408"), answer[:100]
+            ends.append(time.monotonic() - started)
+        print(f"\n[slow heads] 64 stalled connections closed after {min(ends):.2f}-{max(ends):.2f} s")
+        assert min(ends) > HEADER_TIMEOUT - 1.0  # not closed at once, but at the timeout
+        assert max(ends) < HEADER_TIMEOUT + 10
+    finally:
+        for s in stalled:
+            s.close()
