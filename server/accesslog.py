@@ -18,6 +18,9 @@ from flask import Flask, Response, g, request
 
 #: Paths longer than this are logged without their query string.
 MAX_LOGGED_PATH = 300
+#: Control characters (a decoded ``%0A`` in a path, say) are written escaped, so no request
+#: can forge or split a log line.
+_ESCAPES = {c: f"\\x{c:02x}" for c in (*range(32), 127)}
 
 
 class AccessLog:
@@ -30,9 +33,12 @@ class AccessLog:
     def write(self, remote: str, method: str, path: str, status: int | str, size: object,
               seconds: float) -> None:
         """Write one line; a failed write (a closed stderr) never fails the request."""
+        path = path.translate(_ESCAPES)
         line = f'{remote or "-"} "{method} {path}" {status} {size} {seconds * 1000:.1f}ms\n'
         with contextlib.suppress(OSError):
-            os.write(self.fd, line.encode("utf-8", "replace")[:4000])
+            data = line.encode("utf-8", "replace")
+            # One write of at most PIPE_BUF bytes is atomic: lines never interleave or split.
+            os.write(self.fd, data if len(data) <= 4000 else data[:3999] + b"\n")
 
     def cache_hit(self, environ: dict[str, Any], status: str, size: int, seconds: float) -> None:
         """The line of an answer the response cache gave before Flask saw the request."""

@@ -65,3 +65,13 @@ def test_a_very_long_path_is_logged_without_its_query_string(
     logged_app.test_client().get("/sparql", query_string={"query": long_query},
                                  environ_base=CLIENT)
     assert [m["path"] for m in log_lines(capfd.readouterr().err)] == ["/sparql"]
+
+
+def test_a_newline_in_the_path_cannot_forge_a_log_line(
+    logged_app: Flask, capfd: pytest.CaptureFixture[str]
+) -> None:
+    logged_app.test_client().get("/IL6%0A127.0.0.1%20%22GET%20/forged%22%20200",
+                                 environ_base=CLIENT)
+    err = capfd.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    assert "\\x0a127.0.0.1" in err and "/forged" in err  # escaped, on the one real line
