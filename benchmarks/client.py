@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
+import subprocess
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -254,10 +257,6 @@ def wrk_load(
     wrk: str = "wrk",
 ) -> LoadResult:
     """Closed-loop load with wrk for a fixed time: ``clients`` connections, one request each."""
-    import json
-    import subprocess
-    import tempfile
-
     script = WRK_SCRIPT % {
         "paths": ", ".join(_lua_string(query_path(endpoint, q)) for q in queries),
         "distinct": "true" if distinct else "false",

@@ -30,10 +30,11 @@ class AccessLog:
         """Write to ``fd`` (stderr by default, where the server's other messages go)."""
         self.fd = fd
 
-    def write(self, remote: str, method: str, path: str, status: int | str, size: object,
-              seconds: float) -> None:
+    def write(self, remote: str, method: str, path: str, query: str, status: int | str,
+              size: object, seconds: float) -> None:
         """Write one line; a failed write (a closed stderr) never fails the request."""
-        path = path.translate(_ESCAPES)
+        full = f"{path}?{query}" if query else path
+        path = (full if len(full) < MAX_LOGGED_PATH else path).translate(_ESCAPES)
         line = f'{remote or "-"} "{method} {path}" {status} {size} {seconds * 1000:.1f}ms\n'
         with contextlib.suppress(OSError):
             data = line.encode("utf-8", "replace")
@@ -42,12 +43,8 @@ class AccessLog:
 
     def cache_hit(self, environ: dict[str, Any], status: str, size: int, seconds: float) -> None:
         """The line of an answer the response cache gave before Flask saw the request."""
-        path = environ.get("PATH_INFO", "")
-        query = environ.get("QUERY_STRING", "")
-        full = f"{path}?{query}" if query else path
-        self.write(environ.get("REMOTE_ADDR") or "-", "GET",
-                   full if len(full) < MAX_LOGGED_PATH else path,
-                   status.split(" ", 1)[0], size, seconds)
+        self.write(environ.get("REMOTE_ADDR") or "-", "GET", environ.get("PATH_INFO", ""),
+                   environ.get("QUERY_STRING", ""), status.split(" ", 1)[0], size, seconds)
 
 
 def init_app(app: Flask, log: AccessLog) -> Callable[[dict[str, Any], str, int, float], None]:
@@ -60,9 +57,8 @@ def init_app(app: Flask, log: AccessLog) -> Callable[[dict[str, Any], str, int, 
     @app.after_request
     def _log(resp: Response) -> Response:
         took = time.monotonic() - g.get("started", time.monotonic())
-        full = request.full_path.rstrip("?")
-        log.write(request.remote_addr or "-", request.method,
-                  full if len(full) < MAX_LOGGED_PATH else request.path, resp.status_code,
+        log.write(request.remote_addr or "-", request.method, request.path,
+                  request.query_string.decode("latin-1"), resp.status_code,
                   resp.content_length if resp.content_length is not None else "-", took)
         return resp
 
