@@ -25,7 +25,7 @@ from kg.layout import CONTEXT_FILE, DATA_DIR, SHAPES_FILE, TBOX_FILE, source_fil
 from kg.triples import Triple, canonical_labels, graph_over, relabel
 from kg.vocab import CYTOKG, DCTERMS, SKOS, converter, load_context
 
-SOURCES_TABLE = "sources.tsv"
+SOURCES_TABLE = "sources"  # sources.tsv and sources-<topic>.tsv: rows that are sources need none
 SEPARATOR = " | "
 ENTITY_COLUMNS = ("id", "type", "label", "definition", "source")
 OPTIONAL_COLUMNS = ("alt_labels",)
@@ -168,7 +168,7 @@ class _TableLoader:
             if errors:
                 return errors
             row_loader = self._entity_row
-        optional_source = path.name == SOURCES_TABLE
+        optional_source = path.stem == SOURCES_TABLE or path.stem.startswith(SOURCES_TABLE + "-")
         for number, text in rows[1:]:
             cells = text.split("\t")
             where = f"{path}:{number}"
