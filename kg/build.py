@@ -25,6 +25,7 @@ from kg import __version__
 from kg.layout import (
     CONTEXT_FILE,
     DEFAULT_ENGINE,
+    DERIVATIONS,
     check_files,
     read_manifest,
     release_intact,
@@ -39,7 +40,7 @@ if TYPE_CHECKING:
 Progress = Callable[[str], None]
 # The code that shapes the release: a change to it must invalidate an up-to-date release.
 PIPELINE_MODULES = ("sources", "validate", "reason", "rules", "release", "mappings", "docs",
-                    "stats", "vocab", "build", "layout", "triples", "parallel")
+                    "stats", "vocab", "build", "layout", "triples", "parallel", "derive")
 
 
 @dataclass(frozen=True)
@@ -194,6 +195,7 @@ def build(project: Project, progress: Progress = print, force: bool = False,
 
 def run_pipeline(project: Project, progress: Progress, reasoner: str) -> Outcome:
     """Load, validate (in a child process), reason, render and write the release."""
+    from kg.derive import derive
     from kg.docs import start_docs
     from kg.parallel import Background
     from kg.reason import close
@@ -210,12 +212,14 @@ def run_pipeline(project: Project, progress: Progress, reasoner: str) -> Outcome
         started = time.perf_counter()
         closure = close(sources.triples, reasoner)
         reasoned = time.perf_counter()
+        derivations = derive(sources.triples, closure.triples)  # fails on an underived triple
         if validation.ready():  # a failed validation stops the build before the release
             validation.result()
         context = json.loads((project.ontology / CONTEXT_FILE).read_text(encoding="utf-8"))
         manifest = release_manifest(digest, inputs, reasoner, sources, closure)
         files = render(Release(sources.triples, closure.triples, sources.prefixes, context,
                                manifest), docs, asserted_nt)
+        files[DERIVATIONS] = derivations.data
         rendered = time.perf_counter()
     except Exception:
         validation.result()  # a failed validation comes first, as when the stages ran in turn
@@ -231,11 +235,14 @@ def run_pipeline(project: Project, progress: Progress, reasoner: str) -> Outcome
     Stage("validate", progress).done(validated(report), validate_seconds)
     Stage("reason", progress).done(
         f"{reasoner} produced {closure.produced} triples, kept {closure.kept} "
-        f"(dropped {closure.produced - closure.kept} as noise)", reasoned - started)
+        f"(dropped {closure.produced - closure.kept} as noise); explained them in "
+        f"{derivations.steps} derivation steps ({len(derivations.data)} bytes, "
+        f"{derivations.seconds:.2f} s)", reasoned - started + derivations.seconds)
     with Stage("release", progress) as stage:
         written = write_files(files, manifest, project.out)
         stage.done(f"{len(written)} files written to {project.out}",
-                   rendered - reasoned + time.perf_counter() - stage.start)
+                   rendered - reasoned - derivations.seconds + time.perf_counter()
+                   - stage.start)
     return Outcome(built=True, manifest=json.loads(written["manifest.json"]))
 
 

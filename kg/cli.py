@@ -13,13 +13,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from kg.errors import BuildError
+from kg.exports import SPECIES, TABLE_FORMATS
 from server.options import add_arguments as add_server_arguments
 
 EXPORT_GRAPHS = {"asserted": "cytokg-asserted.nt", "inferred": "cytokg-inferred.nt",
                  "full": "cytokg.nt"}
 EXPORT_FORMATS = ("turtle", "nt", "json-ld", "xml")
 EXPORT_EXTENSIONS = {"turtle": "ttl", "nt": "nt", "json-ld": "jsonld", "xml": "owl"}
-QUERY_FORMATS = ("table", "json", "csv", "tsv")
+# `expected` writes the .expected.tsv form of a competency question (see CONTRIBUTING.md).
+QUERY_FORMATS = ("table", "json", "csv", "tsv", "expected")
 
 
 def project_from(args: argparse.Namespace):
@@ -67,6 +69,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Write one graph of the release in one format to a file or stdout."""
+    if args.format in TABLE_FORMATS:
+        return export_tables(args)
     out = ensure_built(args)
     stem = EXPORT_GRAPHS[args.graph].removesuffix(".nt")
     released = out / f"{stem}.{EXPORT_EXTENSIONS[args.format]}"
@@ -75,6 +79,34 @@ def cmd_export(args: argparse.Namespace) -> int:
     if args.output:
         Path(args.output).write_bytes(data)
         say(f"wrote the {args.graph} graph as {args.format} ({len(data)} bytes) to {args.output}")
+    else:
+        sys.stdout.buffer.write(data)
+    return 0
+
+
+def export_tables(args: argparse.Namespace) -> int:
+    """Write a table export (pairs, LIANA, CellPhoneDB, KGX) of the built release, unrebuilt."""
+    from kg.exports import DIRECTORY_FORMATS, render
+    from kg.exports.files import write_atomic, write_directory
+    from kg.exports.pairs import ExportError
+
+    out = project_from(args).out
+    try:
+        files = render(out, args.format, args.species, progress=say)
+    except ExportError as exc:
+        raise BuildError(str(exc)) from None
+    if args.format in DIRECTORY_FORMATS:
+        if not args.output:
+            raise BuildError(f"--format {args.format} writes several files: give -o DIRECTORY")
+        written = write_directory(Path(args.output), files)
+        species = "" if args.format == "kgx" else f" ({args.species})"
+        say(f"wrote {args.format}{species}: " + ", ".join(str(p) for p in written))
+        return 0
+    (name, data), = files.items()
+    if args.output:
+        write_atomic(Path(args.output), data)
+        rows = len(data.splitlines()) - 1
+        say(f"wrote {name} ({rows} rows) to {args.output}")
     else:
         sys.stdout.buffer.write(data)
     return 0
@@ -108,21 +140,47 @@ def cmd_query(args: argparse.Namespace) -> int:
 
 def cmd_stats(args: argparse.Namespace) -> int:
     """Print counts per class and family, mapped and unmapped, from the built graph."""
+    from kg.coverage import coverage, coverage_report
     from kg.stats import store_from_ntriples, summarise, text_report
 
     out = ensure_built(args)
-    sys.stdout.write(text_report(summarise(store_from_ntriples((out / "cytokg.nt").read_bytes()))))
+    store = store_from_ntriples((out / "cytokg.nt").read_bytes())
+    sys.stdout.write(text_report(summarise(store)) + "\n" + coverage_report(coverage(store)))
     return 0
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
     """Build if the sources changed, then serve the release over HTTP."""
-    from server.run import serve
+    from server.options import PortInUse, refuse_busy_port
 
-    out = ensure_built(args, quiet=False)
-    if args.queries_dir is None:
-        args.queries_dir = project_from(args).root / "queries"
-    return serve(out, args)
+    try:
+        refuse_busy_port(args.host, args.port)  # a busy port fails before the build, not after
+        from server.run import serve  # Flask and Granian load only once the port is known free
+
+        out = ensure_built(args, quiet=False)
+        if args.queries_dir is None:
+            args.queries_dir = project_from(args).root / "queries"
+        return serve(out, args)
+    except PortInUse as exc:
+        raise BuildError(str(exc)) from None
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Print why the release holds a triple: its derivation down to asserted, sourced facts."""
+    from kg.explain import explain
+
+    out = ensure_built(args)
+    try:
+        node, explainer = explain(out, args.subject, args.predicate, args.object)
+    except ValueError as exc:
+        raise BuildError(str(exc)) from None
+    if args.format == "json":
+        sys.stdout.write(json.dumps(node.as_dict(explainer), indent=2, ensure_ascii=False) + "\n")
+    elif node.status == "absent":
+        say(f"not in the graph: {explainer.text(node.triple)}")
+    else:
+        sys.stdout.write(explainer.render_text(node))
+    return 2 if node.status == "absent" else 0
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
@@ -132,6 +190,21 @@ def cmd_publish(args: argparse.Namespace) -> int:
     out = ensure_built(args, quiet=False)
     sent = publish(out, args.to, progress=say)
     say(f"published {len(sent)} graphs ({sum(sent.values())} bytes) to {args.to}")
+    return 0
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    """Print what changed between two releases, and write the same as TSV with --tsv."""
+    from kg.diff import DiffError, diff, summary, tsv
+
+    try:
+        old, new, changes, conv = diff(Path(args.old), Path(args.new))
+    except DiffError as exc:
+        raise BuildError(str(exc)) from None
+    sys.stdout.write(summary(old, new, changes, conv, (args.old, args.new)))
+    if args.tsv:
+        Path(args.tsv).write_text(tsv(changes, conv), encoding="utf-8")
+        say(f"wrote {len(changes)} change(s) to {args.tsv}")
     return 0
 
 
@@ -154,7 +227,12 @@ def parser() -> argparse.ArgumentParser:
 
     export = commands.add_parser("export", help="write a graph of the release in a format")
     export.add_argument("--graph", choices=sorted(EXPORT_GRAPHS), default="full")
-    export.add_argument("--format", choices=EXPORT_FORMATS, default="turtle")
+    export.add_argument("--format", choices=EXPORT_FORMATS + TABLE_FORMATS, default="turtle",
+                        help="an RDF format, or a table export of the built release: pairs "
+                             "(gene-pair TSV), liana (LIANA resource CSV), cellphonedb (v5 "
+                             "input CSVs) or kgx (KGX nodes/edges TSV); the last two need -o DIR")
+    export.add_argument("--species", choices=SPECIES, default="human",
+                        help="genes of the pairs, liana and cellphonedb exports (default: human)")
     export.add_argument("-o", "--output", help="file to write (default: stdout)")
     export.set_defaults(func=cmd_export)
 
@@ -168,6 +246,15 @@ def parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="counts per family, mapped vs unmapped")
     stats.set_defaults(func=cmd_stats)
 
+    explain = commands.add_parser(
+        "explain", help="show why the graph holds a triple, down to asserted facts and sources"
+    )
+    explain.add_argument("subject", help="a CURIE (cytokg:IL6), a bare local name or an IRI")
+    explain.add_argument("predicate", help="a CURIE, a bare local name, an IRI, or 'a'")
+    explain.add_argument("object", help='a CURIE, a bare local name, an IRI or a literal ("...")')
+    explain.add_argument("--format", choices=("text", "json"), default="text")
+    explain.set_defaults(func=cmd_explain)
+
     publish = commands.add_parser(
         "publish", help="load the release into a SPARQL 1.1 Graph Store Protocol store"
     )
@@ -176,6 +263,14 @@ def parser() -> argparse.ArgumentParser:
         help="the store's Graph Store Protocol URL, e.g. http://127.0.0.1:7878/store",
     )
     publish.set_defaults(func=cmd_publish)
+
+    diff = commands.add_parser(
+        "diff", help="what changed between two releases: terms, pairs, identifiers"
+    )
+    diff.add_argument("old", metavar="OLD", help="the older release directory or its manifest.json")
+    diff.add_argument("new", metavar="NEW", help="the newer release directory or its manifest.json")
+    diff.add_argument("--tsv", metavar="FILE", help="also write the changes as TSV to FILE")
+    diff.set_defaults(func=cmd_diff)
 
     serve = commands.add_parser("serve", help="build if needed, then serve the SPARQL endpoint")
     add_server_arguments(serve)

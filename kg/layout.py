@@ -17,6 +17,8 @@ SHAPES_FILE = "shapes.ttl"
 DATA_DIR = "data"
 CHECK_SUFFIX = "-violation.rq"
 MANIFEST = "manifest.json"
+# One derivation step per inferred triple (kg.derive writes it, kg.explain reads it).
+DERIVATIONS = "derivations.jsonl"
 # The fast engine is the default because the tests show it gives owlrl's closure on our data.
 DEFAULT_ENGINE = "reasonable"
 

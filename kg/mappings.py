@@ -12,6 +12,7 @@ import curies
 from rdflib import Graph, URIRef
 from rdflib.namespace import RDFS
 
+from kg.provenance import LICENCE
 from kg.vocab import BASE, SKOS
 
 MAPPING_PREDICATES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.broadMatch, SKOS.narrowMatch,
@@ -19,7 +20,7 @@ MAPPING_PREDICATES = (SKOS.exactMatch, SKOS.closeMatch, SKOS.broadMatch, SKOS.na
 COLUMNS = ("subject_id", "subject_label", "predicate_id", "object_id", "mapping_justification")
 EXTRA_PREFIXES = {"semapv": "https://w3id.org/semapv/vocab/"}
 JUSTIFICATION = "semapv:ManualMappingCuration"
-LICENSE = "https://creativecommons.org/licenses/by-sa/4.0/"
+LICENSE = LICENCE  # the one licence of everything we publish (kg.provenance, LICENSE)
 TITLE = "Mappings of the Cytokine Knowledge Graph to other resources"
 
 

@@ -79,8 +79,24 @@ def rows(result: QueryResult, conv: curies.Converter) -> tuple[list[str], list[t
     return list(result.variables), [tuple(render_term(t, conv) for t in row) for row in table]
 
 
+def expected_tsv(result: QueryResult, conv: curies.Converter) -> str:
+    """Write a result in the `.expected.tsv` form of a competency question.
+
+    That form is what tests/test_competency.py compares with: a header of the variable names
+    (without `?`), then one line per row of tab-separated cells rendered as `rows` renders them.
+    """
+    header, table = rows(result, conv)
+    for row in table:
+        if any(("\t" in cell or "\n" in cell or "\r" in cell) for cell in row):
+            raise QueryError("a value holds a tab or a line break, which the .expected.tsv "
+                             "form cannot hold; select a shorter value (e.g. STR or SUBSTR)")
+    return "".join("\t".join(line) + "\n" for line in [header, *table])
+
+
 def format_result(result: QueryResult, fmt: str, conv: curies.Converter) -> str:
-    """Format a result for the terminal (table) or as a SPARQL results document."""
+    """Format a result as a terminal table, a SPARQL results document or expected.tsv."""
+    if fmt == "expected":
+        return expected_tsv(result, conv)
     if not isinstance(result, BooleanResult | BindingsResult):
         if fmt != "table":
             raise QueryError(f"a graph (CONSTRUCT/DESCRIBE) result has no {fmt} form; use table")

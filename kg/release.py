@@ -31,7 +31,7 @@ from kg.mappings import MAPPING_PREDICATES, sssom_table
 from kg.parallel import Background
 from kg.sources import bind_prefixes
 from kg.stats import overview_svg, store_from_ntriples, summarise
-from kg.triples import Triple, graph_over, nt_document, nt_lines
+from kg.triples import Triple, full_iris_for_escaped_names, graph_over, nt_document, nt_lines
 from kg.vocab import BASE, VOID
 
 CONTEXT = "context.jsonld"
@@ -91,8 +91,10 @@ def from_ntriples(document: bytes, fmt: str, prefixes: dict[str, str]) -> bytes:
     lines in give stable, diffable bytes out, far faster than rdflib's serialisers.
     """
     triples = pyoxigraph.parse(document, format=pyoxigraph.RdfFormat.N_TRIPLES)
-    return pyoxigraph.serialize(triples, format=OXIGRAPH_FORMATS[fmt],
-                                prefixes=dict(sorted(prefixes.items())))
+    ordered = dict(sorted(prefixes.items()))
+    written = pyoxigraph.serialize(triples, format=OXIGRAPH_FORMATS[fmt], prefixes=ordered)
+    # pyoxigraph escapes `/` and other marks in prefixed names, which OWL tools cannot read.
+    return full_iris_for_escaped_names(written, ordered) if fmt == "turtle" else written
 
 
 def jsonld(graph: Graph, context: dict) -> bytes:
@@ -310,7 +312,12 @@ def void_description(asserted: Iterable[Triple], inferred: Iterable[Triple],
     add((DATASET, DCTERMS.title, Literal("Cytokine Knowledge Graph", lang="en")))
     add((DATASET, VOID.uriSpace, Literal(BASE)))
     add((DATASET, VOID.rootResource, URIRef(BASE + "cytokg.owl")))
-    add((DATASET, DCTERMS.license, URIRef("https://creativecommons.org/licenses/by-sa/4.0/")))
+    from kg.provenance import LICENCE, source_provenance
+
+    add((DATASET, DCTERMS.license, URIRef(LICENCE)))
+    # The release's version, and each database record's licence and version (kg.provenance).
+    for triple in source_provenance(asserted, DATASET):
+        add(triple)
     for name in dumps:
         add((DATASET, VOID.dataDump, URIRef(BASE + name)))
     for name, graph in (("asserted", asserted), ("inferred", inferred)):

@@ -18,8 +18,9 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from abc import ABC, abstractmethod
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from itertools import islice
 from typing import Literal
@@ -40,7 +41,10 @@ PREFIXES: dict[str, str] = {
 }
 
 TABULAR_FORMATS = ("json", "xml", "csv", "tsv")
-GRAPH_FORMATS = ("turtle", "jsonld", "nt", "rdfxml")
+GRAPH_FORMATS = ("turtle", "jsonld", "nt", "rdfxml", "n3", "nquads", "trig")
+#: Graph formats whose bytes, for a graph answer (one default graph), are another format's:
+#: N-Quads without graph names are N-Triples; TriG and N3 both contain Turtle.
+SAME_BYTES_AS: dict[str, str] = {"nquads": "nt", "trig": "turtle", "n3": "turtle"}
 ResultKind = Literal["boolean", "bindings", "graph"]
 
 
@@ -241,3 +245,127 @@ def write_bindings(variables: list[str], rows: list[tuple[Term | None, ...]], fm
         lines += ["\t".join("" if t is None else term_to_nt(t) for t in row) for row in rows]
         return ("\n".join(lines) + "\n").encode()
     raise ValueError(f"format {fmt!r} cannot carry a SELECT result")
+
+
+# ----------------------------------------------------------------------------- Turtle
+
+#: Local names written as prefixed names: a letter or underscore, then letters, digits,
+#: ``_`` and ``-``, dots only inside.  Anything else (``/``, ``(``, ``#``, a leading digit...)
+#: would need a backslash escape or trips older parsers, so that IRI is written in full.
+_PLAIN_LOCAL = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_-]*(?:\.[A-Za-z0-9_-]+)*)?\Z")
+RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
+
+
+def _turtle_iri(iri: str, namespaces: list[tuple[str, str]]) -> str:
+    """A prefixed name when the local part needs no escape, else the IRI in full."""
+    for prefix, ns in namespaces:
+        if iri.startswith(ns) and _PLAIN_LOCAL.match(iri, len(ns)):
+            return f"{prefix}:{iri[len(ns):]}"
+    return f"<{iri}>"
+
+
+def _turtle_writer(namespaces: list[tuple[str, str]]) -> Callable[[object], str]:
+    """A memoising term writer: Turtle(-star) syntax, never escaping a prefixed name."""
+    import pyoxigraph as ox
+
+    memo: dict[object, str] = {}
+
+    def term(t: object) -> str:
+        text = memo.get(t)
+        if text is not None:
+            return text
+        if isinstance(t, ox.NamedNode):
+            text = _turtle_iri(t.value, namespaces)
+        elif isinstance(t, ox.Literal):
+            text = str(ox.Literal(t.value))  # the lexical form, quoted and escaped
+            if t.language:
+                text = f"{text}@{t.language}"
+            elif t.datatype.value != XSD_STRING:
+                text = f"{text}^^{_turtle_iri(t.datatype.value, namespaces)}"
+        elif isinstance(t, ox.Triple):
+            text = f"<< {term(t.subject)} {term(t.predicate)} {term(t.object)} >>"
+        else:
+            text = str(t)  # a blank node: _:label
+        if len(memo) < 100_000:
+            memo[t] = text
+        return text
+
+    return term
+
+
+def _nt_lines(ntriples: bytes) -> Iterator[tuple[str, str, str]] | None:
+    """Split canonical N-Triples (one triple a line, as pyoxigraph and rdflib write them).
+
+    Returns None when a line is not that simple (quoted triples, comments), so the caller
+    parses properly instead.
+    """
+    text = ntriples.decode("utf-8")
+    if "<<" in text or "\n#" in text or text.startswith("#"):
+        return None
+    triples: list[tuple[str, str, str]] = []
+    for line in text.splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        subject, _, rest = line.partition(" ")
+        predicate, _, obj = rest.partition(" ")
+        if not obj.endswith(" .") or not predicate.startswith("<"):
+            return None
+        triples.append((subject, predicate, obj[:-2].rstrip()))
+    return iter(triples)
+
+
+def turtle_from_ntriples(ntriples: bytes, prefixes: dict[str, str]) -> bytes:
+    """Write N-Triples as Turtle grouped by subject, with prefixed names only where plain.
+
+    Native writers (pyoxigraph, rdflib) escape characters in prefixed names, such as
+    ``cytokg:releases\\/0.1.0``; that is legal Turtle, but the OWL API and other parsers
+    reject it, so here such an IRI is written in full instead.  N-Triples terms are
+    Turtle terms, so canonical lines are rewritten as text; others are parsed.
+    """
+    namespaces = sorted(prefixes.items(), key=lambda item: -len(item[1]))
+    memo: dict[str, str] = {}
+    rdf_type = f"<{RDF_TYPE}>"
+
+    def text_term(t: str) -> str:
+        out = memo.get(t)
+        if out is None:
+            if t.startswith("<"):
+                out = _turtle_iri(t[1:-1], namespaces)
+            elif t.endswith(">") and '"^^<' in t:
+                lexical, _, datatype = t.rpartition("^^<")
+                if datatype[:-1] == XSD_STRING:
+                    out = lexical
+                else:
+                    out = f"{lexical}^^{_turtle_iri(datatype[:-1], namespaces)}"
+            else:
+                out = t  # plain or language-tagged literal, or blank node
+            if len(memo) < 100_000:
+                memo[t] = out
+        return out
+
+    lines = _nt_lines(ntriples)
+    if lines is not None:
+        triples: Iterable[tuple[str, str, str]] = (
+            (text_term(s), "a" if p == rdf_type else text_term(p), text_term(o))
+            for s, p, o in lines
+        )
+    else:
+        import pyoxigraph as ox
+
+        term = _turtle_writer(namespaces)
+        triples = (
+            (term(t.subject), "a" if t.predicate.value == RDF_TYPE else term(t.predicate),
+             term(t.object))
+            for t in ox.parse(ntriples, format=ox.RdfFormat.N_TRIPLES)
+        )
+    subjects: dict[str, dict[str, list[str]]] = {}
+    for subject, predicate, obj in triples:
+        objects = subjects.setdefault(subject, {}).setdefault(predicate, [])
+        if obj not in objects:
+            objects.append(obj)
+    out = [f"@prefix {p}: <{ns}> .\n" for p, ns in prefixes.items()]
+    for subject, predicates in subjects.items():
+        lines_out = [f"{p} {' , '.join(objs)}" for p, objs in predicates.items()]
+        out.append(f"\n{subject} " + " ;\n    ".join(lines_out) + " .\n")
+    return "".join(out).encode()

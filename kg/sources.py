@@ -219,7 +219,15 @@ class _TableLoader:
         return value
 
     def _make_value(self, prop: URIRef, text: str) -> URIRef | Literal:
-        """Make one property value, raising ValueError for an ill-typed literal."""
+        """Make one property value, raising ValueError for an ill-typed literal.
+
+        Data properties, and annotation properties whose declared range is xsd:string (such as
+        a gene symbol that is also a synonym), take literals; every other property an IRI.
+        """
+        literal_annotation = ((prop, RDF.type, OWL.AnnotationProperty) in self.tbox
+                              and (prop, RDFS.range, XSD.string) in self.tbox)
+        if literal_annotation:
+            return Literal(text)
         if (prop, RDF.type, OWL.DatatypeProperty) in self.tbox:
             datatype = self.tbox.value(prop, RDFS.range)
             if datatype is None or datatype == XSD.string:

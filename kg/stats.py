@@ -7,6 +7,7 @@ membership follows the reasoned `memberOfFamily` closure rather than hand-kept l
 from __future__ import annotations
 
 from dataclasses import dataclass
+from math import ceil
 from xml.sax.saxutils import escape
 
 import pyoxigraph
@@ -128,9 +129,14 @@ def overview_svg(summary: Summary) -> bytes:
     """Draw ligand families against receptor families as a shaded grid of ligand counts."""
     rows = sorted({lf for lf, _ in summary.matrix})
     cols = sorted({rf for _, rf in summary.matrix})
-    cell, left, top = 34, 260, 230
-    # Room on the right for the last rotated column label.
-    width, height = left + cell * len(cols) + 200, top + cell * len(rows) + 40
+    # Room for the labels, at about 7 px a character of 12 px type: the column labels are turned
+    # by 60 degrees, so they rise 0.87 and reach right 0.5 of their length; the title sits above.
+    char, cell = 7, 34
+    longest_col = max((len(c) for c in cols), default=0)
+    left = max(260, char * max((len(r) for r in rows), default=0) + 20)
+    top = 40 + ceil(0.87 * char * longest_col) + 8
+    right = ceil(0.5 * char * longest_col) + cell
+    width, height = left + cell * len(cols) + right, top + cell * len(rows) + 40
     peak = max(summary.matrix.values(), default=1)
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
              f'font-family="sans-serif" font-size="12">',

@@ -11,6 +11,7 @@ directly, as rdflib's serialiser writes them.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Iterator
 
 from rdflib import RDF, BNode, Graph, Literal, URIRef
@@ -50,6 +51,36 @@ def nt_lines(triples: Iterable[Triple]) -> set[bytes]:
 def nt_document(lines: Iterable[bytes]) -> bytes:
     """Join N-Triples lines sorted and without duplicates: the canonical form that diffs cleanly."""
     return b"".join(line + b"\n" for line in sorted(set(lines)) if line.strip())
+
+
+#: A backslash escape in the local part of a prefixed name (Turtle's PN_LOCAL_ESC).
+_LOCAL_ESCAPE = rb"\\[_~.\-!$&'()*+,;=/?#@%]"
+
+
+def full_iris_for_escaped_names(turtle: bytes, prefixes: dict[str, str]) -> bytes:
+    """Write each prefixed name that holds a backslash escape as its full IRI instead.
+
+    Writers escape characters such as `/` in a local name (`cytokg:releases\\/0.1.0`): legal
+    Turtle, but the OWL API's parser (and so Protege) and others reject it. A term in a writer's
+    output stands after white space (or after `^^`, as a datatype) and before white space. In a
+    literal a backslash is followed by another backslash, a quote or a letter, never by the
+    punctuation these escapes use, so no text inside a literal can match.
+    """
+    if b"\\" not in turtle or not prefixes:
+        return turtle
+    names = b"|".join(re.escape(p.encode()) for p in sorted(prefixes, key=len, reverse=True))
+    pattern = re.compile(rb"(?:(?<=\s)|(?<=\^\^)|^)(" + names + rb"):((?:[^\s\\]|"
+                         + _LOCAL_ESCAPE + rb")+)(?=\s|$)", re.MULTILINE)
+    spaces = {p.encode(): ns.encode() for p, ns in prefixes.items()}
+
+    def in_full(match: re.Match) -> bytes:
+        """The full IRI of an escaped prefixed name; a plain one stays as it is."""
+        local = match.group(2)
+        if b"\\" not in local:
+            return match.group(0)
+        return b"<" + spaces[match.group(1)] + re.sub(rb"\\(.)", rb"\1", local) + b">"
+
+    return pattern.sub(in_full, turtle)
 
 
 def canonical_labels(triples: Iterable[Triple]) -> dict[BNode, BNode]:

@@ -13,7 +13,7 @@ from kg.integrity import verify_release
 from kg.store import QueryEngine, open_store
 
 from . import accesslog, errors
-from .cache import CachedQueryGets, ResponseCache
+from .cache import BoundedLRU, CachedQueryGets, ResponseCache
 from .limits import ExecutorPool
 from .settings import Settings
 
@@ -27,7 +27,8 @@ class Runtime:
     pool: ExecutorPool
     manifest: dict[str, Any]
     void_ttl: str
-    description_cache: dict[tuple[str, str], tuple[bytes, str]] = field(default_factory=dict)
+    #: Service descriptions by (endpoint URL, media type); the URL follows the client's Host.
+    description_cache: BoundedLRU[bytes] = field(default_factory=lambda: BoundedLRU(32))
     cache: ResponseCache[Any] = field(default_factory=lambda: ResponseCache(0))
 
 

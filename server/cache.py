@@ -81,8 +81,9 @@ Environ = dict[str, Any]
 class CachedQueryGets:
     """WSGI middleware answering a repeated ``GET /sparql?query=...`` from the cache, before Flask.
 
-    The key is the raw query string and ``Accept`` header, the only request inputs a SPARQL
-    GET answer depends on (the served release is fixed for the process).  Only complete
+    The key is the raw query string and the ``Accept`` and ``Host`` headers, the only request
+    inputs a SPARQL GET answer depends on (the served release is fixed for the process; the
+    Host only matters to relative IRIs, which resolve against the endpoint's URL).  Only complete
     200 answers of the query operation (those carrying ``X-Result-Count``) are stored, with
     all their headers (CORS, Vary, truncation warnings), so a hit is byte-identical to the
     answer Flask gave.  Every guard still runs on the first request; a hit skips routing,
@@ -114,7 +115,8 @@ class CachedQueryGets:
         if "query=" not in query_string:
             return self.app(environ, start_response)
         started = time.monotonic()
-        key = ("GET", query_string, environ.get("HTTP_ACCEPT"))
+        # The Host is part of the key: relative IRIs in a query resolve against it.
+        key = ("GET", query_string, environ.get("HTTP_ACCEPT"), environ.get("HTTP_HOST"))
         hit = self.cache.get(key)
         if hit is not None:
             status, headers, body = hit
@@ -142,3 +144,37 @@ class CachedQueryGets:
                 close()
         self.cache.put(key, (seen["status"], tuple(headers), body), len(body) + len(query_string))
         return [body]
+
+
+class BoundedLRU(Generic[V]):
+    """A thread-safe LRU mapping of at most ``maxsize`` entries, for small keyed documents.
+
+    Used where a key comes from the client (the Host header names the service description's
+    endpoint), so no sequence of requests can grow a worker's memory without bound.
+    """
+
+    def __init__(self, maxsize: int) -> None:
+        """Keep at most ``maxsize`` entries (at least one)."""
+        self.maxsize = max(1, int(maxsize))
+        self._data: OrderedDict[Hashable, V] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        """Number of entries held (never above ``maxsize``)."""
+        return len(self._data)
+
+    def get(self, key: Hashable) -> V | None:
+        """The value for ``key`` (marking it recently used), or None."""
+        with self._lock:
+            value = self._data.get(key)
+            if value is not None:
+                self._data.move_to_end(key)
+            return value
+
+    def put(self, key: Hashable, value: V) -> None:
+        """Keep ``value``, evicting the least recently used entries beyond ``maxsize``."""
+        with self._lock:
+            self._data[key] = value
+            self._data.move_to_end(key)
+            while len(self._data) > self.maxsize:
+                self._data.popitem(last=False)

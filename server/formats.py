@@ -39,14 +39,69 @@ FORMATS: tuple[Format, ...] = (
     Format("nt", "application/n-triples", "graph", _NS + "N-Triples"),
     Format("rdfxml", "application/rdf+xml", "graph", _NS + "RDF_XML"),
 )
-BY_TOKEN: dict[str, Format] = {f.token: f for f in FORMATS}
-BY_MEDIA_TYPE: dict[str, Format] = {mt: f for f in FORMATS for mt in (f.media_type, *f.aliases)}
+#: Served to clients that ask for them, but not offered as downloads: a graph answer is one
+#: default graph, so its N-Quads are its N-Triples and its TriG and N3 are its Turtle (both
+#: languages contain Turtle), and they cost no other writer.
+EQUIVALENT_FORMATS: tuple[Format, ...] = (
+    Format("n3", "text/n3", "graph", _NS + "N3", ("text/rdf+n3", "application/n3")),
+    Format("nquads", "application/n-quads", "graph", _NS + "N-Quads"),
+    Format("trig", "application/trig", "graph", _NS + "TriG"),
+)
+ALL_FORMATS: tuple[Format, ...] = FORMATS + EQUIVALENT_FORMATS
+BY_TOKEN: dict[str, Format] = {f.token: f for f in ALL_FORMATS}
+BY_MEDIA_TYPE: dict[str, Format] = {
+    mt: f for f in ALL_FORMATS for mt in (f.media_type, *f.aliases)
+}
+KINDS: tuple[Kind, ...] = ("tabular", "graph")
+
+#: Names clients use that mean a different format for each kind of answer (per kind, so
+#: ``application/json`` is SPARQL JSON for a SELECT and JSON-LD for a CONSTRUCT).  Kept out of
+#: ``Format.aliases``, which must name one format whatever the answer.
+KIND_MEDIA_TYPES: dict[Kind, dict[str, str]] = {
+    "tabular": {"application/xml": "xml", "text/xml": "xml"},
+    "graph": {
+        "application/json": "jsonld",
+        "application/xml": "rdfxml",
+        "text/xml": "rdfxml",
+        "text/plain": "nt",
+        "application/turtle": "turtle",
+        "application/x-json+ld": "jsonld",
+    },
+}
+#: Short names accepted in ``format`` besides each format's own token (SPARQLWrapper sends
+#: ``json-ld``, ``rdf+xml``, ``rdf`` and ``n3``; ``xml``/``json`` name each kind's XML/JSON form).
+KIND_TOKENS: dict[Kind, dict[str, str]] = {
+    "tabular": {},
+    "graph": {
+        "json-ld": "jsonld",
+        "json": "jsonld",
+        "rdf+xml": "rdfxml",
+        "rdf": "rdfxml",
+        "xml": "rdfxml",
+        "ttl": "turtle",
+        "ntriples": "nt",
+        "n-triples": "nt",
+        "nq": "nquads",
+        "n-quads": "nquads",
+    },
+}
 
 
 def lookup(value: str) -> Format | None:
     """Resolve a ``format`` parameter given as a token (``csv``) or a media type."""
     value = value.strip().lower()
     return BY_TOKEN.get(value) or BY_MEDIA_TYPE.get(value.split(";")[0].strip())
+
+
+def resolve(value: str, kind: Kind) -> Format | None:
+    """The format of ``kind`` that a ``format`` value names (token, alias or media type)."""
+    value = value.strip().lower()
+    media_type = value.split(";")[0].strip()
+    fmt = BY_TOKEN.get(value) or BY_MEDIA_TYPE.get(media_type)
+    if fmt is not None and fmt.kind == kind:
+        return fmt
+    token = KIND_TOKENS[kind].get(value) or KIND_MEDIA_TYPES[kind].get(media_type)
+    return BY_TOKEN[token] if token else None
 
 
 @dataclass(frozen=True)
@@ -110,10 +165,14 @@ def negotiate(header: str | None, offers: Sequence[str]) -> str | None:
 @functools.lru_cache(maxsize=512)  # clients repeat a few Accept headers; bounded against floods
 def choose(header: str | None, kind: Kind) -> Format | None:
     """Negotiate a result format of one kind, offering aliases after canonical types."""
-    offers = [f.media_type for f in FORMATS if f.kind == kind]
-    offers += [a for f in FORMATS if f.kind == kind for a in f.aliases]
+    offers = [f.media_type for f in ALL_FORMATS if f.kind == kind]
+    offers += [a for f in ALL_FORMATS if f.kind == kind for a in f.aliases]
+    offers += list(KIND_MEDIA_TYPES[kind])
     chosen = negotiate(header, offers)
-    return BY_MEDIA_TYPE[chosen] if chosen else None
+    if chosen is None:
+        return None
+    token = KIND_MEDIA_TYPES[kind].get(chosen)
+    return BY_TOKEN[token] if token else BY_MEDIA_TYPE[chosen]
 
 
 def content_type(fmt: Format) -> str:
@@ -125,4 +184,4 @@ def content_type(fmt: Format) -> str:
 
 def offered(kind: Kind) -> str:
     """Comma-separated media types of a kind, for 406 messages."""
-    return ", ".join(f.media_type for f in FORMATS if f.kind == kind)
+    return ", ".join(f.media_type for f in ALL_FORMATS if f.kind == kind)

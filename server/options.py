@@ -1,8 +1,13 @@
-"""The serving options of ``cytokg serve`` and ``python -m server.run``, without loading Flask."""
+"""The serving options of ``cytokg serve`` and ``python -m server.run``, without loading Flask.
+
+Also the check that the chosen port is free, which runs before anything slow is loaded or built.
+"""
 
 from __future__ import annotations
 
 import argparse
+import errno
+import socket
 from pathlib import Path
 
 from .settings import Settings
@@ -98,3 +103,64 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     group.add_argument(
         "--backlog", type=int, default=1024, help="pending TCP connections (default 1024)"
     )
+
+
+#: Where a client that asks for "localhost" may connect, whichever address a server is bound to.
+LOOPBACKS = ("127.0.0.1", "::1")
+WILDCARDS = ("", "0.0.0.0", "::")
+
+
+class PortInUse(Exception):
+    """Another process already listens on the port `cytokg serve` was asked to use."""
+
+    def __init__(self, port: int, where: str) -> None:
+        self.port = port
+        shown = f"[{where}]" if ":" in where else where
+        super().__init__(f"port {port} is already in use ({shown}:{port} has a listener, perhaps "
+                         f"an older server); stop it or choose another port with --port")
+
+
+def refuse_busy_port(host: str, port: int) -> None:
+    """Raise PortInUse if another process listens where this server would take traffic.
+
+    Granian binds with SO_REUSEPORT, so a second server silently shares a port with the first
+    and an old release keeps answering part of the requests: check before anything is built.
+    A bind with SO_REUSEADDR only (no SO_REUSEPORT) fails exactly when a socket listens on the
+    address (old connections in TIME_WAIT do not count); for a loopback or wildcard host a
+    connection attempt to each loopback address also finds a server on the other IP version,
+    which "localhost" clients may reach instead of ours.
+    """
+    if port == 0:  # the kernel picks a free port
+        return
+    where = _unbindable(host, port)
+    if where is None and (host in WILDCARDS or host in LOOPBACKS or host == "localhost"):
+        where = next((address for address in LOOPBACKS if _accepts(address, port)), None)
+    if where is not None:
+        raise PortInUse(port, where)
+
+
+def _unbindable(host: str, port: int) -> str | None:
+    """The address of `host` that another socket holds for `port`, or None if all are free."""
+    try:
+        addresses = socket.getaddrinfo(host or None, port, type=socket.SOCK_STREAM,
+                                       flags=socket.AI_PASSIVE)
+    except socket.gaierror:
+        return None  # an unknown host: the server itself reports it
+    for family, kind, proto, _, address in addresses:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            try:
+                probe.bind(address)
+            except OSError as exc:
+                if exc.errno == errno.EADDRINUSE:
+                    return str(address[0])
+    return None
+
+
+def _accepts(address: str, port: int) -> bool:
+    """Whether something accepts TCP connections at address:port (refused or unreachable: no)."""
+    try:
+        with socket.create_connection((address, port), timeout=1):
+            return True
+    except OSError:
+        return False

@@ -31,12 +31,22 @@ from flask import (
 from werkzeug.exceptions import NotFound
 from werkzeug.wsgi import wrap_file
 
-from kg.store import GRAPH_FILES
+from kg.explain import Explainer, nt_term
+from kg.layout import DERIVATIONS
+from kg.store import GRAPH_FILES, Term
 
 from . import errors, formats, runtime
 from .limits import Job
+from .schema import Schema
 from .search import DEFAULT_LIMIT, MAX_LIMIT, MAX_QUERY_CHARS, SearchIndex, normalize
-from .terms import Catalog, describe_query, run_job, term_view
+from .terms import (
+    Catalog,
+    derivation_view,
+    describe_query,
+    nt_of,
+    run_job,
+    term_view,
+)
 
 bp = Blueprint("pages", __name__)
 
@@ -61,9 +71,14 @@ ONTOLOGY_FILES = {
 #: Media types of release files that are not RDF.
 OTHER_TYPES = {
     "json": "application/json",
+    "jsonl": "application/jsonl",
     "tsv": "text/tab-separated-values",
     "txt": "text/plain",
+    "svg": "image/svg+xml",
 }
+#: An SVG opened on its own is a document: it may style itself but never run a script.
+SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
+OVERVIEW = "overview.svg"
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -74,7 +89,11 @@ DOCS_CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
     "img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'"
 )
+MAX_TERM_CHARS = 2_000  # a term of a derivation page's query string
 QUESTION = re.compile(r"^#\s*Question:\s*(.+?)\s*$", re.MULTILINE)
+TOPIC = re.compile(r"^#\s*Topic:\s*(.+?)\s*$", re.MULTILINE)
+#: The counts the home page shows, in order.
+COUNTS = ("triples", "cytokines", "receptors", "drugs", "diseases", "cell types", "families")
 
 
 @dataclass(frozen=True)
@@ -84,6 +103,13 @@ class Example:
     name: str
     question: str
     query: str
+    topic: str = ""
+
+    @property
+    def number(self) -> tuple[int, str]:
+        """Sort key: the number before the first hyphen, numerically (``9`` before ``10``)."""
+        head = self.name.split("-", 1)[0]
+        return (int(head) if head.isdigit() else 10**9, self.name)
 
 
 @dataclass
@@ -97,6 +123,8 @@ class Pages:
     files: frozenset[str]  # release files named in the manifest (and the manifest itself)
     version: str
     load_seconds: float
+    explainer: Explainer | None = None  # the release's derivations, if it has them
+    schema: Schema | None = None  # hierarchies, property mappings, expressions, counts
 
 
 def pages() -> Pages:
@@ -112,7 +140,8 @@ def read_examples(folder: Path) -> list[Example]:
             text = path.read_text(encoding="utf-8")
             found = QUESTION.search(text)
             question = found.group(1) if found else path.stem
-            examples.append(Example(path.stem, question, text))
+            topic = TOPIC.search(text)
+            examples.append(Example(path.stem, question, text, topic.group(1) if topic else ""))
     return examples
 
 
@@ -124,11 +153,14 @@ def init_app(app: Flask) -> None:
     base = settings.base_iri if settings.base_iri.endswith(("/", "#")) else settings.base_iri + "/"
     catalog = Catalog.load(rt.engine, base, settings.release_dir)
     index = SearchIndex.build(rt.engine, catalog)
+    schema = Schema.load(rt.engine, catalog, rt.manifest)
     files = frozenset(
         name
         for name in (*rt.manifest.get("files", {}), "manifest.json")
         if "/" not in name and "\\" not in name and name not in (".", "..")
     )
+    # The derivations were computed by the build; the server only reads them (never reasons).
+    explainer = Explainer.load(Path(settings.release_dir)) if DERIVATIONS in files else None
     app.extensions["cytokg_pages"] = Pages(
         catalog=catalog,
         index=index,
@@ -137,6 +169,8 @@ def init_app(app: Flask) -> None:
         files=files,
         version=str(rt.manifest.get("version", "unknown")),
         load_seconds=time.monotonic() - started,
+        explainer=explainer,
+        schema=schema,
     )
     app.register_blueprint(bp)
 
@@ -153,6 +187,12 @@ def _globals() -> dict[str, Any]:
         "base_iri": p.catalog.base,
         "search_text": request.args.get("q", "") if request.endpoint == "pages.search" else "",
     }
+
+
+@bp.app_template_filter("curie")
+def _curie(iri: str) -> str:
+    """An IRI abbreviated with the release's prefixes, for notes on term pages."""
+    return pages().catalog.curie(iri) or iri
 
 
 @bp.after_app_request
@@ -242,11 +282,25 @@ def negotiate_graph(extension: str | None, html_first: bool) -> str:
 def home() -> Response:
     """The start page: search, the query page, downloads and the endpoint."""
     p = pages()
+    schema = p.schema
+    families = []
+    counts: list[tuple[str, int]] = []
+    if schema is not None:
+        families = schema.tree(p.catalog, [], schema.family_ancestors, schema.family_parents,
+                               request.script_root, schema.family_counts, schema.families)
+        counts = [(k, schema.counts[k]) for k in COUNTS if k in schema.counts]
+    topics: dict[str, list[Example]] = {}
+    for ex in sorted(p.examples, key=lambda e: e.number):
+        topics.setdefault(ex.topic or "other", []).append(ex)
     return html(
         "home.html",
         files=sorted(p.files),
-        examples=p.examples[:5],
+        topics=sorted(topics.items(), key=lambda kv: (kv[0] == "negative", kv[0])),
+        n_examples=len(p.examples),
         n_terms=len(p.catalog.terms),
+        families=families,
+        counts=counts,
+        overview=OVERVIEW in p.files and (p.release_dir / OVERVIEW).is_file(),
         docs=(p.release_dir / "docs").is_dir(),
     )
 
@@ -262,6 +316,12 @@ def query_page() -> Response:
     """The SPARQL query page; the query travels in ``?query=`` so a link shares it."""
     p = pages()
     query = request.args.get("query")
+    name = request.args.get("example")
+    if query is None and name is not None:
+        chosen = [ex for ex in p.examples if ex.name == name]
+        if not chosen:
+            return not_found(f"No example query named {name!r}; see the list on /query.")
+        query = chosen[0].query
     if query is None:
         query = p.examples[0].query if p.examples else "SELECT * WHERE { ?s ?p ?o } LIMIT 10"
         autorun = False
@@ -359,7 +419,10 @@ def download(name: str) -> Response:
     if ext in EXTENSIONS:
         return rdf_file(path, EXTENSIONS[ext])
     mimetype = OTHER_TYPES.get(ext, "application/octet-stream")
-    return release_file(path, mimetype)
+    resp = release_file(path, mimetype)
+    if ext == "svg":
+        resp.headers["Content-Security-Policy"] = SVG_CSP
+    return resp
 
 
 @bp.route("/docs")
@@ -402,12 +465,59 @@ def release_ontology(version: str) -> Response:
     return ontology(version)
 
 
+def explain_url(triple: tuple[str, str, str]) -> str:
+    """The derivation page of a triple given in N-Triples (IRIs passed bare, literals quoted)."""
+    s, p, o = (t[1:-1] if t.startswith("<") else t for t in triple)
+    return url_for("pages.explain_page", s=s, p=p, o=o)
+
+
+def why_link(s: Term, p: Term, o: Term) -> str | None:
+    """The "why?" link of a statement, when the release has a derivation for it."""
+    explainer = pages().explainer
+    triple = (nt_of(s), nt_of(p), nt_of(o))
+    if explainer is None or None in triple or not explainer.is_inferred(triple):  # type: ignore[arg-type]
+        return None
+    return explain_url(triple)  # type: ignore[arg-type]
+
+
+@bp.route("/explain")
+def explain_page() -> Response:
+    """Why the release holds an inferred triple: its derivation down to asserted facts."""
+    p = pages()
+    unknown = sorted(set(request.args) - {"s", "p", "o"})
+    if unknown:
+        raise errors.bad_request(f"Unknown parameter(s): {', '.join(unknown)}. Allowed: s, p, o.")
+    values = [request.args.getlist(name) for name in ("s", "p", "o")]
+    if any(len(v) != 1 or not v[0].strip() or len(v[0]) > MAX_TERM_CHARS for v in values):
+        raise errors.bad_request(
+            "Give one 's', 'p' and 'o' each: the statement's subject, property and value "
+            f"(IRIs, CURIEs or a quoted literal, at most {MAX_TERM_CHARS} characters)."
+        )
+    if p.explainer is None:
+        return not_found("This release has no derivations file.")
+    try:
+        triple = tuple(nt_term(v[0], p.explainer.prefixes) for v in values)
+    except ValueError as exc:
+        raise errors.bad_request(str(exc)) from None
+    if not p.explainer.is_inferred(triple):  # type: ignore[arg-type]
+        return not_found(
+            "This statement is not an inferred statement of this release: it is asserted "
+            "(see its term page for its sources) or not in the graph."
+        )
+    tree = p.explainer.tree(triple)  # type: ignore[arg-type]
+    view = derivation_view(p.catalog, p.explainer, tree, explain_url, request.script_root)
+    return html("explain.html", tree=view, text=p.explainer.text(tree.triple))
+
+
 def term_page(iri: str) -> Response:
     """Render the HTML page of a term."""
     rt = runtime()
     p = pages()
     started = time.monotonic()
-    view = term_view(p.catalog, rt.pool, iri, rt.settings.time_limit, request.script_root)
+    view = term_view(
+        p.catalog, rt.pool, iri, rt.settings.time_limit, request.script_root, why_link,
+        p.schema,
+    )
     path = p.catalog.local_path(iri) or ""
     resp = html(
         "term.html",
@@ -444,6 +554,35 @@ def named_graph(iri: str) -> Response:
     return resp  # type: ignore[return-value]
 
 
+def loose_name(name: str) -> Response | None:
+    """Redirect a name written loosely (``/il-6``, ``/Il6.ttl``) to its term, if only one fits.
+
+    Several candidates go to the search page rather than to a guess; none gives None (a 404).
+    """
+    p = pages()
+    stem, extension = name, ""
+    if "." in name:
+        head, ext = name.rsplit(".", 1)
+        if ext.lower() in EXTENSIONS or ext.lower() == "html":
+            stem, extension = head, "." + ext.lower()
+    if len(stem) > MAX_QUERY_CHARS or "/" in stem:
+        return None
+    iri, candidates = p.index.resolve_name(stem)
+    if iri is not None:
+        path = p.catalog.local_path(iri)
+        if path is None:
+            return None
+        target = request.script_root + path + extension
+        if request.query_string:
+            target += "?" + request.query_string.decode("latin-1")
+        resp = redirect(target, code=301)
+        resp.headers["Vary"] = "Accept"
+        return resp  # type: ignore[return-value]
+    if candidates:
+        return redirect(url_for("pages.search", q=stem), code=302)  # type: ignore[return-value]
+    return None
+
+
 @bp.route("/<path:name>")
 def resolve(name: str) -> Response:
     """Dereference an IRI of our namespace: a page, or RDF by Accept or by extension."""
@@ -460,7 +599,7 @@ def resolve(name: str) -> Response:
         if (ext in EXTENSIONS or ext == "html") and catalog.iri_for(stem) in catalog.terms:
             iri, extension = catalog.iri_for(stem), ext
     if iri not in catalog.terms:
-        return not_found(f"No term {iri} in this release.")
+        return loose_name(name) or not_found(f"No term {iri} in this release.")
     chosen = negotiate_graph(extension, html_first=True)
     if chosen == "text/html":
         return term_page(iri)

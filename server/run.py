@@ -22,7 +22,7 @@ from granian.server import Server as Granian
 from kg.integrity import ReleaseError
 
 from .app import create_app, runtime
-from .options import add_arguments
+from .options import PortInUse, add_arguments, refuse_busy_port
 from .settings import Settings
 
 
@@ -87,6 +87,7 @@ def serve(release_dir: Path, args: argparse.Namespace) -> int:
         store=args.store,
         cache_bytes=args.cache_bytes,
     )
+    refuse_busy_port(args.host, args.port)  # before loading: a busy port fails fast
     app = create_app(settings)  # loads and verifies the release before any port is bound
     try:
         granian_server(settings, args).serve(target_loader=partial(worker_app, app),
@@ -104,7 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         return serve(args.release_dir, args)
-    except ReleaseError as exc:  # a missing or altered release file: say which, never serve it
+    except (ReleaseError, PortInUse) as exc:  # a bad release file or a busy port: say which
         print(f"server: error: {exc}", file=sys.stderr)
         return 1
 

@@ -2,7 +2,8 @@
 
 Every searchable string is normalised (case folded, everything but letters and digits
 dropped) so that "IL-6", "il 6" and "IL6" are the same key. Ranking, best first:
-exact label, exact synonym or identifier, prefix, substring; ties go to the shorter
+exact label, exact synonym or identifier, prefix, substring; ties go to the term whose own
+name (IRI local name) is the query (``IL6`` before the mouse ``Il6``), then to the shorter
 matched text, then to the label in alphabetical order.
 """
 
@@ -53,10 +54,13 @@ class Hit:
 class SearchIndex:
     """An in-memory list of normalised strings; a scan over it takes well under a millisecond."""
 
-    def __init__(self, entries: list[Entry], labels: dict[str, str]) -> None:
-        """Keep the entries and the labels shown in answers."""
+    def __init__(
+        self, entries: list[Entry], labels: dict[str, str], local_names: dict[str, set[str]]
+    ) -> None:
+        """Keep the entries, the labels shown in answers and the terms by local-name key."""
         self.entries = entries
         self.labels = labels
+        self.local_names = local_names
 
     @classmethod
     def build(cls, engine: QueryEngine, catalog: Catalog) -> SearchIndex:
@@ -98,14 +102,37 @@ class SearchIndex:
             if path and path != "/":
                 entries.append(Entry(iri, path[1:], normalize(path[1:]), "identifier"))
         entries.sort(key=lambda e: (e.iri, e.field, e.key))
-        return cls(entries, catalog.labels)
+        local_names: dict[str, set[str]] = {}
+        for iri in catalog.terms:
+            path = catalog.local_path(iri)
+            if path and path != "/" and normalize(path):
+                local_names.setdefault(normalize(path), set()).add(iri)
+        return cls(entries, catalog.labels, local_names)
+
+    def resolve_name(self, name: str) -> tuple[str | None, list[str]]:
+        """The one term a loosely written name stands for (``il-6`` -> IL6), else candidates.
+
+        Local names are tried first (case, hyphens and spacing ignored), then labels,
+        synonyms, symbols and identifiers; when several terms match at the first level
+        that matches, none is chosen and all are returned.
+        """
+        key = normalize(name)
+        if not key:
+            return None, []
+        found = self.local_names.get(key, set())
+        if not found:
+            found = {e.iri for e in self.entries if e.key == key}
+        if len(found) == 1:
+            return next(iter(found)), []
+        return None, sorted(found)
 
     def search(self, query: str, limit: int = DEFAULT_LIMIT) -> list[Hit]:
         """The best ``limit`` terms for ``query``, one hit per term, in rank order."""
         key = normalize(query)
         if not key:
             return []
-        best: dict[str, tuple[tuple[int, int, str], Hit]] = {}
+        best: dict[str, tuple[tuple[int, int, int, str], Hit]] = {}
+        named = self.local_names.get(key, set())  # the term whose own name this is wins ties
         for e in self.entries:
             if e.key == key:
                 match = f"exact {e.field}"
@@ -116,7 +143,7 @@ class SearchIndex:
             else:
                 continue
             label = self.labels.get(e.iri, e.iri)
-            order = (RANK[match], len(e.key), label.casefold())
+            order = (RANK[match], e.iri not in named, len(e.key), label.casefold())
             if e.iri not in best or order < best[e.iri][0]:
                 best[e.iri] = (order, Hit(e.iri, label, e.text, e.field, match))
         ranked = sorted(best.values(), key=lambda oh: (oh[0], oh[1].iri))

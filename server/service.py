@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from importlib.metadata import PackageNotFoundError
 from importlib.metadata import version as package_version
 
@@ -9,6 +10,7 @@ from flask import Blueprint, Response, jsonify, render_template, request, url_fo
 from rdflib import BNode, Graph, Literal, Namespace, URIRef
 from rdflib.namespace import RDF, RDFS, VOID, XSD
 
+from kg.results import turtle_from_ntriples
 from kg.store import BASE
 
 from . import errors, formats, runtime
@@ -23,6 +25,8 @@ DESCRIPTION_TYPES: dict[str, str] = {
     "application/rdf+xml": "xml",
     "application/n-triples": "nt",
 }
+#: Prefixes written in Turtle descriptions (rdflib binds many more by default).
+DESCRIPTION_PREFIXES = ("sd", "void", "cytokg", "rdf", "rdfs", "xsd", "dcterms", "owl", "foaf")
 
 
 def _pick_description_type(allow_html: bool) -> str:
@@ -46,7 +50,7 @@ def _pick_description_type(allow_html: bool) -> str:
 
 def _rdf_response(graph: Graph, media_type: str) -> Response:
     """Serialise an rdflib graph in the negotiated media type."""
-    body = graph.serialize(format=DESCRIPTION_TYPES[media_type], encoding="utf-8")
+    body = _serialize(graph, media_type)
     ctype = media_type + ("; charset=utf-8" if media_type.startswith("text/") else "")
     resp = Response(body, content_type=ctype)
     resp.headers["Vary"] = "Accept"
@@ -66,7 +70,7 @@ def describe(endpoint: str, void_url: str) -> Graph:
     g.add((service, SD.supportedLanguage, SD.SPARQL11Query))
     g.add((service, SD.feature, SD.UnionDefaultGraph))
     g.add((service, RDFS.seeAlso, URIRef(void_url)))
-    for fmt in formats.FORMATS:
+    for fmt in formats.ALL_FORMATS:
         g.add((service, SD.resultFormat, URIRef(fmt.w3c)))
     dataset = BNode("dataset")
     g.add((service, SD.defaultDataset, dataset))
@@ -89,11 +93,44 @@ def describe(endpoint: str, void_url: str) -> Graph:
     return g
 
 
+#: A Host header value (RFC 9110 section 7.2): a registered name or IPv4 address, or an
+#: IPv6 literal in brackets, then an optional port.  Commas (repeated headers joined),
+#: spaces, slashes, ``@`` and empty names are refused.
+_HOST = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+    r"[A-Za-z0-9])?)*\.?|\[[0-9A-Fa-f:.]{2,45}\])(?::[0-9]{1,5})?\Z"
+)
+
+
+def endpoint_url() -> str:
+    """This endpoint's URL as the client addressed it, from a single well-formed Host header.
+
+    A missing, repeated or malformed Host is a 400 (RFC 9112 section 3.2 asks a server to
+    refuse such requests), never an endpoint IRI with an empty or forged authority.
+    """
+    hosts = request.environ.get("HTTP_HOST")
+    if hosts is None or hosts == "":
+        raise errors.bad_request("The request has no Host header; send one (HTTP/1.1).")
+    if len(hosts) > 260 or not _HOST.match(hosts):
+        raise errors.bad_request(
+            "The Host header is repeated or malformed; send exactly one host[:port]."
+        )
+    return url_for("sparql.sparql", _external=True)
+
+
+def _serialize(graph: Graph, media_type: str) -> bytes:
+    """Serialise a description; Turtle by our writer, whose prefixed names carry no escapes."""
+    if media_type == "text/turtle":
+        prefixes = {p: str(ns) for p, ns in graph.namespaces() if p in DESCRIPTION_PREFIXES}
+        return turtle_from_ntriples(graph.serialize(format="nt", encoding="utf-8"), prefixes)
+    return graph.serialize(format=DESCRIPTION_TYPES[media_type], encoding="utf-8")
+
+
 def service_description() -> Response:
     """Protocol 2.1 / Service Description 2: GET /sparql without a query describes the service."""
     rt = runtime()
     media_type = _pick_description_type(allow_html=True)
-    endpoint = url_for("sparql.sparql", _external=True)
+    endpoint = endpoint_url()
     void_url = url_for("service.void", _external=True)
     if media_type == "text/html":
         return Response(
@@ -110,12 +147,10 @@ def service_description() -> Response:
             headers={"Vary": "Accept"},
         )
     key = (endpoint, media_type)
-    if key not in rt.description_cache:
-        body = describe(endpoint, void_url).serialize(
-            format=DESCRIPTION_TYPES[media_type], encoding="utf-8"
-        )
-        rt.description_cache[key] = (body, media_type)
-    body, _ = rt.description_cache[key]
+    body = rt.description_cache.get(key)
+    if body is None:
+        body = _serialize(describe(endpoint, void_url), media_type)
+        rt.description_cache.put(key, body)
     ctype = media_type + ("; charset=utf-8" if media_type.startswith("text/") else "")
     return Response(body, content_type=ctype, headers={"Vary": "Accept"})
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from urllib.parse import parse_qsl
 
@@ -14,7 +15,25 @@ bp = Blueprint("sparql", __name__)
 
 QUERY_PARAMS = frozenset({"query", "default-graph-uri", "named-graph-uri", "format"})
 UPDATE_PARAMS = frozenset({"update", "using-graph-uri", "using-named-graph-uri"})
-SINGLE_PARAMS = ("query", "format")
+#: Parameters that name a result format: ``format`` is ours (and Virtuoso's); SPARQLWrapper
+#: repeats its choice in ``output`` (Joseki, rdflib's SERVICE) and ``results``.  All are hints.
+FORMAT_HINTS = ("format", "output", "results")
+#: Parameters clients add that carry no meaning here: ``_`` is a jQuery-style cache-buster.
+IGNORED_PARAMS = frozenset({"_"})
+ACCEPTED_PARAMS = QUERY_PARAMS | frozenset(FORMAT_HINTS) | IGNORED_PARAMS
+SINGLE_PARAMS = ("query",)
+#: A scheme at the start of an IRI reference makes it absolute (RFC 3986 section 3.1).
+_ABSOLUTE_IRI = re.compile(r"<[A-Za-z][A-Za-z0-9+.\-]*:")
+#: Strings, comments and IRI references of a query, so IRIs are found outside strings.
+_IRI_LEXER = re.compile(
+    r"""(?P<string>'''(?:(?:'|'')?(?:[^'\\]|\\.))*'''|\"\"\"(?:(?:"|"")?(?:[^"\\]|\\.))*\"\"\"
+       |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*")
+      |(?P<comment>\#[^\n\r]*)
+      |(?P<iri><[^<>"{}|^`\\\x00-\x20]*>)""",
+    re.VERBOSE | re.DOTALL,
+)
+#: Positions in parse errors: pyoxigraph's "at LINE:COL" and pyparsing's "(line:LINE".
+_POSITION = re.compile(r"(\bat |\(line:)(\d+)(?=:\d|,)")
 
 
 def _decode_params(raw: bytes, where: str) -> list[tuple[str, str]]:
@@ -85,17 +104,22 @@ def collect_params() -> tuple[dict[str, list[str]], str | None]:
 
 
 def check_params(params: dict[str, list[str]]) -> None:
-    """Refuse update parameters, unknown parameters and repeated single-valued ones."""
+    """Refuse update parameters, unknown parameters and repeated single-valued ones.
+
+    Parameters that other servers define and that would change a request's meaning here
+    (``timeout``, ``callback``, ``infer``...) stay refused, so no client is silently misled.
+    """
     update = sorted(UPDATE_PARAMS & params.keys())
     if update:
         raise errors.forbidden(
             f"SPARQL Update is not supported: this endpoint is read-only (got {', '.join(update)})."
         )
-    unknown = sorted(params.keys() - QUERY_PARAMS)
+    unknown = sorted(params.keys() - ACCEPTED_PARAMS)
     if unknown:
         raise errors.bad_request(
             f"Unknown parameter(s): {', '.join(unknown)}. "
-            f"Allowed: {', '.join(sorted(QUERY_PARAMS))}."
+            f"Allowed: {', '.join(sorted(QUERY_PARAMS))}; "
+            f"also accepted: {', '.join(sorted(ACCEPTED_PARAMS - QUERY_PARAMS))}."
         )
     for name in SINGLE_PARAMS:
         if len(params.get(name, [])) > 1:
@@ -122,25 +146,82 @@ def protocol_dataset(
     return tuple(default), tuple(named)
 
 
-def result_formats(params: dict[str, list[str]]) -> tuple[str | None, str | None]:
-    """Protocol 2.1.6/2.2.6 content negotiation: a format parameter wins over Accept."""
-    if "format" in params:
-        fmt = formats.lookup(params["format"][0])
-        if fmt is None:
+def format_hints(params: dict[str, list[str]]) -> dict[formats.Kind, formats.Format]:
+    """The format named by ``format`` (or ``output``/``results``) for each kind of answer.
+
+    Values naming the same format may repeat (SPARQLWrapper sends ``format=tsv&format=
+    text/tab-separated-values``); empty values are skipped, and a comma-separated list of
+    media types names its first one we write.  An unknown ``format`` value is a 400; an
+    unknown ``output``/``results`` value belongs to another server and is ignored.
+    """
+    named: dict[formats.Kind, set[formats.Format]] = {kind: set() for kind in formats.KINDS}
+    for name in FORMAT_HINTS:
+        for value in params.get(name, []):
+            parts = [part for part in value.split(",") if part.strip()]  # a media type list
+            if not parts:
+                continue
+            found = {
+                kind: next((f for part in parts if (f := formats.resolve(part, kind))), None)
+                for kind in formats.KINDS
+            }
+            if not any(found.values()):
+                if name != "format":
+                    continue
+                raise errors.bad_request(
+                    f"Unknown format {value!r}; use one of "
+                    f"{', '.join(formats.BY_TOKEN)} or their media types."
+                )
+            for kind, fmt in found.items():
+                if fmt is not None:
+                    named[kind].add(fmt)
+    for found in named.values():
+        if len(found) > 1:
             raise errors.bad_request(
-                f"Unknown format {params['format'][0]!r}; use one of "
-                f"{', '.join(formats.BY_TOKEN)} or their media types."
+                "The format parameters name different formats: "
+                f"{', '.join(sorted(f.token for f in found))}; name one."
             )
-        return (fmt.token, None) if fmt.kind == "tabular" else (None, fmt.token)
+    return {kind: next(iter(found)) for kind, found in named.items() if found}
+
+
+def result_formats(params: dict[str, list[str]]) -> tuple[str | None, str | None]:
+    """Protocol 2.1.6/2.2.6 content negotiation: a fitting ``format`` wins, else Accept."""
+    hints = format_hints(params)
     accept = request.headers.get("Accept")
-    tabular = formats.choose(accept, "tabular")
-    graph = formats.choose(accept, "graph")
+    tabular = hints.get("tabular") or formats.choose(accept, "tabular")
+    graph = hints.get("graph") or formats.choose(accept, "graph")
     if tabular is None and graph is None:
         raise errors.not_acceptable(
             f"None of the requested media types ({accept}) can be produced. SELECT/ASK: "
             f"{formats.offered('tabular')}; CONSTRUCT/DESCRIBE: {formats.offered('graph')}."
         )
     return (tabular.token if tabular else None, graph.token if graph else None)
+
+
+def has_relative_iri(query: str) -> bool:
+    """Whether an IRI reference outside strings and comments lacks a scheme (or may)."""
+    return any(
+        m.lastgroup == "iri" and not _ABSOLUTE_IRI.match(m.group())
+        for m in _IRI_LEXER.finditer(query)
+    )
+
+
+def with_base(query: str) -> tuple[str, bool]:
+    """SPARQL 1.1 Query 4.1.1.1: relative IRIs resolve against the endpoint's URL.
+
+    The engine is given a BASE declaration on a line of its own before the query (the
+    query's own BASE, if any, still applies after it); queries without relative IRIs are
+    left untouched, so their cache keys and error positions do not depend on the Host.
+    """
+    if not has_relative_iri(query):
+        return query, False
+    from .service import endpoint_url
+
+    return f"BASE <{endpoint_url()}>\n{query}", True
+
+
+def _unshift(message: str) -> str:
+    """Report parse-error lines as the client wrote them (without our BASE line)."""
+    return _POSITION.sub(lambda m: f"{m.group(1)}{max(1, int(m.group(2)) - 1)}", message)
 
 
 def _execute(job: Job) -> Reply:
@@ -176,10 +257,16 @@ def run_query(query: str, params: dict[str, list[str]]) -> Response:
         raise errors.bad_request("The query is empty.")
     default, named = protocol_dataset(params, rt.engine.graphs)
     tabular, graph = result_formats(params)
-    job = Job(query, default, named, tabular, graph, settings.row_limit)
+    text, based = with_base(query)
+    job = Job(text, default, named, tabular, graph, settings.row_limit)
     reply = rt.cache.get(job)  # exact: the release is immutable and the job is the whole key
     if reply is None:
-        reply = _execute(job)
+        try:
+            reply = _execute(job)
+        except errors.ProtocolError as exc:
+            if based and exc.status == 400:
+                exc.message = _unshift(exc.message)
+            raise
         if reply.status == 200:
             rt.cache.put(job, reply, len(reply.body) + len(query))
     assert reply.fmt is not None
@@ -205,7 +292,7 @@ def sparql() -> Response:
     if direct_query is not None:
         return run_query(direct_query, params)
     if "query" not in params:
-        if request.method == "GET" and set(params) <= {"format"}:
+        if request.method == "GET" and set(params) <= {*FORMAT_HINTS, *IGNORED_PARAMS}:
             from .service import service_description
 
             return service_description()

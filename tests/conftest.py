@@ -2,22 +2,12 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import pytest
+from support import FIXTURE, REPO, copy_project
 
 from kg.build import Project, build
-
-REPO = Path(__file__).resolve().parent.parent
-FIXTURE = Path(__file__).resolve().parent / "fixtures" / "mini"
-
-
-def copy_project(source_ontology: Path, destination: Path) -> Project:
-    """Lay out a project (ontology plus the real quality checks) in a scratch folder."""
-    shutil.copytree(source_ontology, destination / "ontology")
-    shutil.copytree(REPO / "queries" / "checks", destination / "queries" / "checks")
-    return Project(root=destination, out=destination / "build")
 
 
 @pytest.fixture

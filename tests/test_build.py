@@ -23,7 +23,7 @@ from kg.vocab import CYTOKG, VOID
 RELEASE_FILES = {
     "cytokg-asserted.ttl", "cytokg-asserted.nt", "cytokg-inferred.ttl", "cytokg-inferred.nt",
     "cytokg.ttl", "cytokg.nt", "cytokg.jsonld", "cytokg.owl", "void.ttl", "manifest.json",
-    "context.jsonld", "cytokg.sssom.tsv", "docs/index.html", "overview.svg",
+    "context.jsonld", "cytokg.sssom.tsv", "docs/index.html", "overview.svg", "derivations.jsonl",
 }
 IL2 = CYTOKG.IL2
 LYMPHOKINE = CYTOKG.Lymphokine

@@ -53,6 +53,15 @@ def same(path: Path, got: list[tuple[str, ...]], want: list[tuple[str, ...]]) ->
     return got == want if ordered(path) else Counter(got) == Counter(want)
 
 
+def test_negative_questions_expect_no_rows() -> None:
+    """Issue 13: at least 20 questions whose only correct answer is nothing guard the inferences."""
+    negative = [p for p in QUESTION_FILES if header(p).get("topic") == "negative"]
+    assert len(negative) >= 20
+    for path in negative:
+        variables, answer_rows = expected(path)
+        assert variables and answer_rows == [], path.name
+
+
 def test_there_are_enough_questions_and_enough_need_reasoning() -> None:
     assert len(QUESTION_FILES) >= 30
     assert sum(header(p).get("reasoning") == "required" for p in QUESTION_FILES) >= 8

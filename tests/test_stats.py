@@ -63,3 +63,26 @@ def test_stats_command_prints_the_tables(mini: Project) -> None:
     assert ["cell", "type", "3", "3", "0"] in rows
     assert ["cytokine", "2", "2", "0"] in rows
     assert (mini.out / "overview.svg").is_file()
+
+
+COVERAGE_GRAPH = """
+@prefix c: <https://w3id.org/cytokg/> .
+c:IL6 a c:Cytokine ; c:producedBy c:Monocyte ; c:hgncId "HGNC:6018" ; c:symbol "IL6" .
+c:IL99 a c:Cytokine ; c:hgncId "HGNC:0" .
+c:Monocyte a c:CellType .
+"""
+
+
+def test_coverage_counts_members_with_and_without_and_names_the_rest() -> None:
+    from rdflib import Graph
+
+    from kg.coverage import coverage, coverage_report
+
+    data = Graph().parse(data=COVERAGE_GRAPH, format="turtle").serialize(format="nt",
+                                                                          encoding="utf-8")
+    figures = {f.label: f for f in coverage(store_from_ntriples(data))}
+    producers = figures["core cytokines with a producing cell type"]
+    assert (producers.covered, producers.total, producers.missing) == (1, 2, ("IL99",))
+    symbols = figures["gene entities with their symbol as a literal"]
+    assert (symbols.covered, symbols.total, symbols.missing) == (1, 2, ("IL99",))
+    assert "IL99" in coverage_report(list(figures.values()))

@@ -17,12 +17,14 @@ from typing import TYPE_CHECKING
 from kg.engines.base import QueryEngine, QuerySyntaxError
 from kg.results import (
     PREFIXES,
+    SAME_BYTES_AS,
     BindingsResult,
     BooleanResult,
     QueryResult,
     ResultKind,
     Serialized,
     Term,
+    turtle_from_ntriples,
 )
 
 if TYPE_CHECKING:
@@ -194,14 +196,16 @@ class OxigraphGraphResult(QueryResult):
         nt = ox.RdfFormat.N_TRIPLES
 
         def reparse(body: bytes, target: str) -> bytes:
-            prefixes = PREFIXES if fmt in ("turtle", "rdfxml") else None
+            if target == "TURTLE":  # our writer: no escapes in prefixed names
+                return turtle_from_ntriples(body, PREFIXES)
+            prefixes = PREFIXES if target == "RDF_XML" else None
             triples = ox.parse(body, format=nt)
             rdf_format = getattr(ox.RdfFormat, target)
             return ox.serialize(triples, format=rdf_format, prefixes=prefixes) or b""
 
         return _write_capped(
             _GRAPH,
-            fmt,
+            SAME_BYTES_AS.get(fmt, fmt),
             limit,
             lambda w: self.triples.serialize(w, format=nt),  # type: ignore[attr-defined]
             reparse,

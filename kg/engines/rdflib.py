@@ -14,6 +14,7 @@ from pathlib import Path
 from kg.engines.base import QueryEngine, QuerySyntaxError
 from kg.results import (
     PREFIXES,
+    SAME_BYTES_AS,
     XSD_STRING,
     BindingsResult,
     BooleanResult,
@@ -21,6 +22,7 @@ from kg.results import (
     ResultKind,
     Serialized,
     Term,
+    turtle_from_ntriples,
 )
 
 
@@ -71,6 +73,7 @@ class RdflibGraphResult(QueryResult):
         """Write at most ``limit`` triples with rdflib."""
         from rdflib import Graph
 
+        fmt = SAME_BYTES_AS.get(fmt, fmt)
         if fmt not in _RDFLIB_FORMATS:
             raise ValueError(f"format {fmt!r} cannot carry a graph result")
         triples = list(self.triples if limit is None else islice(self.triples, limit + 1))
@@ -82,7 +85,10 @@ class RdflibGraphResult(QueryResult):
             g.bind(prefix, ns, override=True)
         for triple in triples:
             g.add(triple)  # type: ignore[arg-type]
-        body = g.serialize(format=_RDFLIB_FORMATS[fmt], encoding="utf-8")
+        if fmt == "turtle":  # our writer: no escapes in prefixed names
+            body = turtle_from_ntriples(g.serialize(format="nt", encoding="utf-8"), PREFIXES)
+        else:
+            body = g.serialize(format=_RDFLIB_FORMATS[fmt], encoding="utf-8")
         return Serialized(body, len(triples), truncated)
 
 

@@ -20,7 +20,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.namespace import DCTERMS, OWL, RDF
-from srv_helpers import make_app
+from srv_helpers import REPO, make_app
 
 from server import runtime
 
@@ -33,6 +33,9 @@ SKOS = "http://www.w3.org/2004/02/skos/core#"
 OWL_NS = "http://www.w3.org/2002/07/owl#"
 SOURCE = "http://purl.org/dc/terms/source"
 UNIPROT = "http://purl.uniprot.org/uniprot/P05231"
+RO_INTERACTS = "http://purl.obolibrary.org/obo/RO_0002436"
+RDFS_NS = "http://www.w3.org/2000/01/rdf-schema#"
+RDF_NS = "http://www.w3.org/1999/02/22-rdf-syntax-ns#"
 EVIL = '<script>alert("x")</script> & co'
 
 
@@ -74,15 +77,62 @@ ASSERTED = [
     ("_:ax1", iri(SOURCE), iri(NS + "UniProtRecord")),
     (iri(NS + "Evil"), iri(LABEL), lit(EVIL)),
     (iri(NS + "Evil"), iri(SKOS + "definition"), lit("<b>bold</b> claims")),
+    # schema: an RO super-property, an inverse, a class hierarchy, a defined class
+    (iri(NS + "bindsReceptor"), iri(RDFS_NS + "subPropertyOf"), iri(RO_INTERACTS)),
+    (iri(RO_INTERACTS), iri(LABEL), lit("molecularly interacts with")),
+    (iri(NS + "isBoundBy"), iri(OWL_NS + "inverseOf"), iri(NS + "bindsReceptor")),
+    (iri(NS + "Cytokine"), iri(RDFS_NS + "subClassOf"), iri(NS + "Protein")),
+    (iri(NS + "Cytokine"), iri(T), iri(OWL_NS + "Class")),
+    (iri(NS + "IL6"), iri(T), iri(OWL_NS + "NamedIndividual")),
+    (iri(NS + "Lymphokine"), iri(LABEL), lit("lymphokine")),
+    (iri(NS + "Lymphokine"), iri(OWL_NS + "equivalentClass"), "_:lk"),
+    ("_:lk", iri(OWL_NS + "intersectionOf"), "_:l1"),
+    ("_:l1", iri(RDF_NS + "first"), iri(NS + "Cytokine")),
+    ("_:l1", iri(RDF_NS + "rest"), "_:l2"),
+    ("_:l2", iri(RDF_NS + "first"), "_:hv"),
+    ("_:l2", iri(RDF_NS + "rest"), iri(RDF_NS + "nil")),
+    ("_:hv", iri(T), iri(OWL_NS + "Restriction")),
+    ("_:hv", iri(OWL_NS + "onProperty"), iri(NS + "producedBy")),
+    ("_:hv", iri(OWL_NS + "hasValue"), iri(NS + "Lymphocyte")),
+    (iri(NS + "producedBy"), iri(LABEL), lit("produced by")),
+    (iri(NS + "Lymphocyte"), iri(LABEL), lit("lymphocyte")),
+    # identifiers, species, family
+    (iri(NS + "IL6"), iri(NS + "ncbiGeneId"), lit("3569", None)),
+    (iri(NS + "IL6"), iri(NS + "inTaxon"), iri(NS + "HomoSapiens")),
+    (iri(NS + "inTaxon"), iri(RDFS_NS + "subPropertyOf"),
+     iri("http://purl.obolibrary.org/obo/RO_0002162")),
+    (iri(NS + "HomoSapiens"), iri(LABEL), lit("human")),
+    (iri(NS + "HomoSapiens"), iri(SKOS + "altLabel"), lit("Homo sapiens")),
+    (iri(NS + "IL6"), iri(NS + "memberOfFamily"), iri(NS + "IL6Family")),
+    (iri(NS + "IL6Family"), iri(T), iri(NS + "ProteinFamily")),
+    (iri(NS + "IL6Family"), iri(LABEL), lit("IL-6 family")),
+    (iri(NS + "IL6Family"), iri(NS + "subfamilyOf"), iri(NS + "HelixFamily")),
+    (iri(NS + "HelixFamily"), iri(T), iri(NS + "ProteinFamily")),
+    (iri(NS + "HelixFamily"), iri(LABEL), lit("four-helix bundle family")),
+    (iri(NS + "memberOfFamily"), iri(LABEL), lit("member of family")),
+    (iri(NS + "Tocilizumab"), iri(LABEL), lit("tocilizumab")),
+    (iri(NS + "Tocilizumab"), iri(NS + "targets"), iri(NS + "IL6")),
+    (iri(NS + "targets"), iri(LABEL), lit("targets")),
+    # one synonym shared by two terms: a URL spelling it is ambiguous
+    (iri(NS + "IL6R"), iri(SKOS + "altLabel"), lit("twin")),
+    (iri(NS + "Evil"), iri(SKOS + "altLabel"), lit("twin")),
 ]
 INFERRED = [
     (iri(NS + "IL6"), iri(T), iri(NS + "Protein")),
     (iri(NS + "IL6R"), iri(NS + "isBoundBy"), iri(NS + "IL6")),
+    (iri(NS + "IL6"), iri(RO_INTERACTS), iri(NS + "IL6R")),
+    (iri(NS + "IL6"), iri(T), iri("http://www.w3.org/2002/07/owl#Thing")),
+    (iri(NS + "IL6"), iri(NS + "memberOfFamily"), iri(NS + "HelixFamily")),
+    (iri(NS + "IL6"), iri("http://purl.obolibrary.org/obo/RO_0002162"), iri(NS + "HomoSapiens")),
+    (iri(NS + "IL2"), iri(T), iri(NS + "Lymphokine")),
 ]
 ONTOLOGY_TTL = "# the whole ontology, Turtle\n"
 ONTOLOGY_OWL = "<?xml version='1.0'?><!-- the whole ontology, RDF/XML --><rdf:RDF/>\n"
 SECRET = "NOT-IN-MANIFEST-4b1d"
-CONTEXT = {"skos": SKOS, "UniProtKB": "http://purl.uniprot.org/uniprot/", "cytokg": NS}
+CONTEXT = {"skos": SKOS, "UniProtKB": "http://purl.uniprot.org/uniprot/", "cytokg": NS,
+           "RO": "http://purl.obolibrary.org/obo/RO_"}
+OVERVIEW_SVG = '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"/>\n'
+
 
 
 def write_pages_release(directory: Path) -> Path:
@@ -95,6 +145,7 @@ def write_pages_release(directory: Path) -> Path:
         "cytokg.owl": ONTOLOGY_OWL,
         "void.ttl": "<https://w3id.org/cytokg/> a <http://rdfs.org/ns/void#Dataset> .\n",
         "context.jsonld": json.dumps({"@context": CONTEXT}),
+        "overview.svg": OVERVIEW_SVG,
     }
     for name, text in files.items():
         (directory / name).write_text(text, encoding="utf-8")
@@ -178,29 +229,150 @@ def test_term_page_shows_every_section(client: FlaskClient) -> None:
     assert '<code id="term-iri">https://w3id.org/cytokg/IL6</code>' in page
     assert '<p class="definition" id="definition">A pleiotropic cytokine.</p>' in page
     assert re.findall(r'<span class="synonym">([^<]*)</span>', page) == ["BSF-2", "IL-6"]
-    assert re.findall(r'<span class="identifier"[^>]*>([^<]*)</span>', page) == [
-        "HGNC:6018",
-        "P05231",
-    ]
     types = re.search(r'<p class="types" id="types">(.*?)</p>', page, re.S).group(1)  # type: ignore[union-attr]
     assert re.findall(r'class="type (\w+)"[^>]*><a href="([^"]+)"', types) == [
         ("asserted", "/Cytokine"),
         ("inferred", "/Protein"),
     ]
     assert table_rows(page, "outgoing") == [
-        ["binds receptor", "interleukin 6 receptor", "asserted", "UniProt record"]
+        ["binds receptor ⊑ RO:0002436 molecularly interacts with", "interleukin 6 receptor",
+         "asserted", "UniProt record"],
+        ["member of family", "IL-6 family", "asserted", ""],
+        ["member of family", "four-helix bundle family", "inferred", ""],
     ]
-    assert table_rows(page, "incoming") == [
-        ["interleukin 6 receptor", "is bound by", "inferred", ""]
-    ]
-    assert table_rows(page, "mappings") == [["skos:exactMatch", f"UniProtKB:P05231 {UNIPROT}", ""]]
+    assert table_rows(page, "incoming") == [["tocilizumab", "targets", "asserted", ""]]
+    assert table_rows(page, "mappings") == [["exact match", f"UniProt P05231 {UNIPROT}", ""]]
     found = links(page)
     assert found["interleukin 6 receptor"] == "/IL6R"
     assert found["binds receptor"] == "/bindsReceptor"
     assert found["UniProt record"] == "/UniProtRecord"
-    assert found["UniProtKB:P05231"] == UNIPROT
+    assert found["UniProt P05231"] == "https://www.uniprot.org/uniprotkb/P05231"
     assert found["turtle"] == "/IL6.ttl"
     assert re.findall(r'<ul id="sources"><li><a href="([^"]+)"', page) == ["/UniProtRecord"]
+
+
+def test_each_relation_is_shown_once_without_owl_bookkeeping(client: FlaskClient) -> None:
+    page = client.get("/IL6", headers=HTML).get_data(as_text=True)
+    rows = table_rows(page, "outgoing") + table_rows(page, "incoming")
+    # the RO super-property is a note on our row, never a row of its own
+    assert [r for r in rows if r[0].startswith("molecularly")] == []
+    assert page.count(RO_INTERACTS) == 1  # in the note only
+    note = re.search(r'<span class="mapping" title="([^"]*)">(.*?)</span>', page, re.S)
+    assert note and note.group(1) == f"a sub-property of {RO_INTERACTS}"
+    # the inverse (IL6R is bound by IL6) is the asserted row seen from the other side
+    assert "is bound by" not in page
+    # the species comes from inTaxon, not as a row under RO:0002162
+    assert re.search(r'<p class="species" id="species">.*?</p>', page, re.S).group(0).count(  # type: ignore[union-attr]
+        "human (Homo sapiens)") == 1
+    assert "RO_0002162" not in page
+    for hidden in ("NamedIndividual", "owl#Thing", "anonymous", "Axiom"):
+        assert hidden not in page, hidden
+    lymphokine = client.get("/Lymphokine", headers=HTML).get_data(as_text=True)
+    [expr] = re.findall(r'<span class="expression">(.*?)</span></td>', lymphokine, re.S)
+    assert " ".join(unescape(re.sub(r"<[^>]+>", "", expr)).split()) == (
+        "cytokine and (produced by value lymphocyte)"
+    )
+    assert links(expr) == {"cytokine": "/Cytokine", "produced by": "/producedBy",
+                           "lymphocyte": "/Lymphocyte"}
+    assert table_rows(lymphokine, "outgoing") == [
+        ["equivalent to", "cytokine and (produced by value lymphocyte)", "asserted", ""]
+    ]
+    assert "owl#Restriction" not in lymphokine and "anonymous" not in lymphokine
+
+
+def test_identifiers_are_labelled_links(client: FlaskClient) -> None:
+    page = client.get("/IL6", headers=HTML).get_data(as_text=True)
+    found = re.findall(
+        r'<a class="identifier external" rel="noopener" href="([^"]+)">'
+        r'<span class="db">([^<]+)</span> ([^<]+)</a>',
+        page,
+    )
+    assert found == [
+        ("https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/HGNC:6018", "HGNC",
+         "HGNC:6018"),
+        ("https://www.ncbi.nlm.nih.gov/gene/3569", "NCBI Gene", "3569"),
+        ("https://www.uniprot.org/uniprotkb/P05231", "UniProt", "P05231"),  # once, not twice
+    ]
+
+
+def test_class_hierarchy_and_family_tree(client: FlaskClient) -> None:
+    page = client.get("/IL6", headers=HTML).get_data(as_text=True)
+
+    def tree(tree_id: str) -> list[tuple[str, str]]:
+        found = re.search(rf'<ul class="hierarchy" id="{tree_id}">(.*)', page, re.S)
+        assert found, tree_id
+        body = found.group(1).split("</section>", 1)[0]
+        return re.findall(r'<li( class="marked")?><a href="([^"]+)"', body)
+
+    assert tree("class-tree") == [("", "/Protein"), (' class="marked"', "/Cytokine")]
+    assert tree("family-tree") == [("", "/HelixFamily"), (' class="marked"', "/IL6Family")]
+    family = client.get("/HelixFamily", headers=HTML).get_data(as_text=True)
+    assert re.search(r'id="subfamilies">.*?<a href="/IL6Family"', family, re.S)
+
+
+@pytest.mark.parametrize(
+    ("path", "location"),
+    [
+        ("/il6", "/IL6"),
+        ("/IL-6", "/IL6"),
+        ("/Il6", "/IL6"),
+        ("/il6.ttl", "/IL6.ttl"),
+        ("/interleukin-6", "/IL6"),  # by label
+        ("/bsf2", "/IL6"),  # by synonym
+        ("/il6?x=1", "/IL6?x=1"),
+    ],
+)
+def test_loose_term_urls_redirect(client: FlaskClient, path: str, location: str) -> None:
+    resp = client.get(path, headers=HTML)
+    assert resp.status_code == 301
+    assert resp.headers["Location"] == location
+    assert client.get(location.split("?")[0], headers=HTML).status_code == 200
+
+
+def test_ambiguous_term_urls_go_to_search(client: FlaskClient) -> None:
+    resp = client.get("/TWIN", headers=HTML)
+    assert resp.status_code == 302
+    assert resp.headers["Location"] == "/search?q=TWIN"
+    hits = client.get(resp.headers["Location"], headers=HTML).get_data(as_text=True)
+    assert sorted(re.findall(r'<li><a href="(/[^"]+)">', hits)) == ["/Evil", "/IL6R"]
+    assert client.get("/IL6", headers=HTML).status_code == 200  # exact names never redirect
+
+
+def test_home_page_leads_with_search_and_the_catalogue(client: FlaskClient) -> None:
+    page = client.get("/", headers=HTML).get_data(as_text=True)
+    main = page.split("<main>", 1)[1]
+    assert main.index('id="home-search"') < main.index('id="families"')
+    counts = dict((name, int(n.replace(",", ""))) for n, name in re.findall(
+        r"<li><strong>([\d,]+)</strong> ([^<]+)</li>", page))
+    assert counts == {"triples": len(ASSERTED) + len(INFERRED), "cytokines": 1, "receptors": 0,
+                      "drugs": 0, "diseases": 0, "cell types": 0, "families": 2}
+    families = re.search(r'<ul class="hierarchy" id="families">(.*?)</section>', page, re.S)
+    assert families
+    assert re.findall(r'<a href="([^"]+)"[^>]*>([^<]+)</a> <span class="count"[^>]*>(\d+)<',
+                      families.group(1)) == [("/HelixFamily", "four-helix bundle family", "1"),
+                                             ("/IL6Family", "IL-6 family", "1")]
+    assert '<img src="/downloads/overview.svg"' in page
+    examples = re.findall(r'<a class="example" data-name="([^"]+)" href="([^"]+)">', page)
+    assert examples == [("01-binders", "/query?example=01-binders"),
+                        ("02-ask", "/query?example=02-ask")]
+
+
+def test_overview_figure_displays_inline(client: FlaskClient) -> None:
+    resp = client.get("/downloads/overview.svg")
+    assert resp.status_code == 200
+    assert resp.mimetype == "image/svg+xml"
+    assert "attachment" not in resp.headers.get("Content-Disposition", "")
+    assert "script-src" not in resp.headers["Content-Security-Policy"]
+    assert "default-src 'none'" in resp.headers["Content-Security-Policy"]
+    assert resp.get_data(as_text=True) == OVERVIEW_SVG
+
+
+def test_example_links_open_on_the_query_page(client: FlaskClient) -> None:
+    page = client.get("/query?example=01-binders", headers=HTML).get_data(as_text=True)
+    textarea = re.search(r"<textarea id=\"query\"[^>]*>(.*?)</textarea>", page, re.S).group(1)  # type: ignore[union-attr]
+    assert unescape(textarea).startswith("# Question: Which cytokines bind which receptor?\n")
+    assert '"autorun": true' in page
+    assert client.get("/query?example=99-none", headers=HTML).status_code == 404
 
 
 def test_html_pages_carry_security_headers(client: FlaskClient) -> None:
@@ -402,6 +574,7 @@ def test_downloads_page_lists_the_manifest(client: FlaskClient) -> None:
         "cytokg.owl",
         "cytokg.ttl",
         "manifest.json",
+        "overview.svg",
         "void.ttl",
     ]
 
@@ -497,3 +670,106 @@ def test_static_assets_are_served(client: FlaskClient) -> None:
         assert resp.status_code == 200, name
         assert resp.mimetype == mimetype, name
         assert b"http://" not in resp.get_data() and b"https://" not in resp.get_data(), name
+
+
+# --------------------------------------------------------------------------- "why?" links
+
+
+@pytest.fixture(scope="module")
+def derived_app(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flask]:
+    """An app over the tiny fixture project built by the real pipeline (with derivations)."""
+    from kg.build import Project, build
+
+    root = tmp_path_factory.mktemp("derived")
+    shutil.copytree(REPO / "tests" / "fixtures" / "mini" / "ontology", root / "ontology")
+    shutil.copytree(REPO / "queries" / "checks", root / "queries" / "checks")
+    project = Project(root=root, out=root / "build")
+    build(project, progress=lambda _: None)
+    app = make_app(project.out)
+    yield app
+    runtime(app).pool.close()
+
+
+def why_links(page: str) -> list[str]:
+    """The href of every "why?" link of a page."""
+    return [unescape(h) for h in re.findall(r'<a class="why" href="([^"]*)"[^>]*>why\?</a>', page)]
+
+
+def test_why_link_only_on_inferred_statements(derived_app: Flask) -> None:
+    client = derived_app.test_client()
+    page = client.get("/IL2", headers=HTML).get_data(as_text=True)
+    rows = {tuple(r[:2]): r[2] for r in table_rows(page, "outgoing")}
+    assert rows[("produced by", "lymphocyte")] == "inferred why?"
+    assert rows[("produced by", "T lymphocyte")] == "asserted"
+    types = re.search(r'<p class="types" id="types">(.*?)</p>', page, re.S).group(1)  # type: ignore[union-attr]
+    assert re.findall(r'class="type asserted"[^>]*>.*?</span>', types, re.S)
+    assert all("why?" not in span for span in
+               re.findall(r'class="type asserted"[^>]*>.*?</span>', types, re.S))
+    assert "why?" in re.search(r'<a href="/Lymphokine".*?</span>', types, re.S).group(0)  # type: ignore[union-attr]
+    assert len(why_links(page)) == page.count('<tr class="inferred">') + types.count(
+        "type inferred"
+    )
+
+
+def test_why_page_shows_rule_axiom_and_premises_of_a_chain(derived_app: Flask) -> None:
+    client = derived_app.test_client()
+    page = client.get("/IL2", headers=HTML).get_data(as_text=True)
+    [link] = [h for h in why_links(page) if "producedBy" in h and h.endswith("Lymphocyte")]
+    resp = client.get(link, headers=HTML)
+    assert resp.status_code == 200
+    tree = resp.get_data(as_text=True)
+    assert '<code class="rule">prp-spo2</code>' in tree
+    assert ("cytokg:producedBy owl:propertyChainAxiom (cytokg:producedBy cytokg:subtypeOf)"
+            in unescape(tree))
+    steps = re.findall(r'<li class="step (\w+)">\s*<span class="statement">(.*?)</span>\s*'
+                       r'<div class="how">(.*?)</div>', tree, re.S)
+    text = [(status, " ".join(unescape(re.sub(r"<[^>]+>", "", s)).split()),
+             " ".join(unescape(re.sub(r"<[^>]+>", "", how)).split()))
+            for status, s, how in steps]
+    assert text[0][:2] == ("inferred", "interleukin-2 produced by lymphocyte")
+    assert ("asserted", "interleukin-2 produced by T lymphocyte",
+            "asserted; source: test article") in text
+    assert ("asserted", "T lymphocyte subtype of lymphocyte",
+            "asserted; source: test article") in text
+
+
+def test_why_page_of_a_defined_class_and_an_inverse(derived_app: Flask) -> None:
+    client = derived_app.test_client()
+    defined = client.get(
+        "/explain", query_string={"s": "cytokg:IL2", "p": "a", "o": "cytokg:Lymphokine"},
+        headers=HTML,
+    ).get_data(as_text=True)
+    for rule in ("cax-eqc2", "cls-int1", "cls-hv2", "prp-spo2"):
+        assert f'<code class="rule">{rule}</code>' in defined, rule
+    assert "(cytokg:producedBy value cytokg:Lymphocyte)" in unescape(defined)
+    page = client.get("/Macrophage", headers=HTML).get_data(as_text=True)
+    # the inferred inverse (Macrophage produces IL6) is shown once: as the asserted statement
+    assert [h for h in why_links(page) if "produces" in h] == []
+    assert ["interleukin-6", "produced by", "asserted", "test article"] in table_rows(
+        page, "incoming")
+    inverse = client.get(
+        "/explain", query_string={"s": "cytokg:Macrophage", "p": "cytokg:produces",
+                                  "o": "cytokg:IL6"}, headers=HTML,
+    ).get_data(as_text=True)
+    assert '<code class="rule">prp-inv1</code>' in inverse
+    assert "cytokg:producedBy owl:inverseOf cytokg:produces" in unescape(inverse)
+
+
+def test_why_page_refuses_asserted_unknown_and_malformed(derived_app: Flask) -> None:
+    client = derived_app.test_client()
+    asserted = {"s": "cytokg:IL2", "p": "cytokg:producedBy", "o": "cytokg:TLymphocyte"}
+    assert client.get("/explain", query_string=asserted, headers=HTML).status_code == 404
+    absent = {"s": "cytokg:IL6", "p": "cytokg:producedBy", "o": "cytokg:Lymphocyte"}
+    assert client.get("/explain", query_string=absent).status_code == 404
+    assert client.get("/explain", query_string={"s": "cytokg:IL2"}).status_code == 400
+    bad = {"s": "nosuch:IL2", "p": "a", "o": "cytokg:Lymphokine"}
+    assert client.get("/explain", query_string=bad).status_code == 400
+    extra = {**absent, "x": "1"}
+    assert client.get("/explain", query_string=extra).status_code == 400
+
+
+def test_release_without_derivations_has_no_why_links(client: FlaskClient) -> None:
+    page = client.get("/IL6", headers=HTML).get_data(as_text=True)
+    assert "inferred" in page and why_links(page) == []
+    assert client.get("/explain", query_string={"s": "IL6", "p": "a", "o": "Protein"}
+                      ).status_code == 404

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 from flask.testing import FlaskClient
@@ -322,3 +323,87 @@ def test_rdflib_engine_gives_the_same_answers(release_dir: Path) -> None:
         assert body["engine"] == "rdflib"
     finally:
         runtime(app).pool.close()
+
+
+# ----------------------------------------------------------------- parameters clients add
+
+
+def test_parameters_clients_add_are_accepted(client: FlaskClient) -> None:
+    # SPARQLWrapper: format/output/results; jQuery: _= cache-buster.
+    qs = [("query", CYTOKINES), ("format", "json"), ("output", "json"), ("results", "json"),
+          ("_", "1700000000000")]
+    for r in (
+        client.get("/sparql", query_string=qs),
+        client.post("/sparql", data=urlencode(qs), content_type=FORM),
+        client.post(f"/sparql?{urlencode(qs[1:])}", data=CYTOKINES.encode(),
+                    content_type="application/sparql-query"),
+    ):
+        assert r.status_code == 200, r.text
+        assert uris(r.json, "c") == [IL1B, IL6, TNF]
+
+
+@pytest.mark.parametrize("name", ["timeout", "callback", "infer", "default-graph", "update"])
+def test_parameters_that_would_change_meaning_are_still_refused(
+    client: FlaskClient, name: str
+) -> None:
+    r = client.get("/sparql", query_string={"query": "ASK {}", name: "x"})
+    assert r.status_code in (400, 403)
+    assert name in r.text
+
+
+def test_cache_buster_alone_still_gives_the_service_description(client: FlaskClient) -> None:
+    r = client.get("/sparql", query_string={"_": "123"}, headers={"Accept": "text/turtle"})
+    assert (r.status_code, r.mimetype) == (200, "text/turtle")
+
+
+# ----------------------------------------------------------------- relative IRIs
+
+
+@pytest.mark.parametrize("engine", ["oxigraph", "rdflib"])
+def test_relative_iris_resolve_against_the_endpoint_url(release_dir: Path, engine: str) -> None:
+    from rdflib import Graph, Literal, URIRef
+
+    app = make_app(release_dir, engine=engine)
+    c = app.test_client()
+    try:
+        r = c.get("/sparql", query_string={"query": "CONSTRUCT { <s> <p> 1 } WHERE {}"},
+                  headers={"Accept": "application/n-triples"},
+                  base_url="http://sparql.example:8080")
+        assert r.status_code == 200, r.text
+        g = Graph().parse(data=r.data, format="nt")
+        root = "http://sparql.example:8080/"
+        assert set(g) == {(URIRef(root + "s"), URIRef(root + "p"), Literal(1))}
+        # The query's own BASE still applies (rdflib takes a relative BASE as it stands,
+        # pyoxigraph resolves it against ours as RFC 3986 asks).
+        q = "BASE <http://other.example/sub/> SELECT ?x WHERE { BIND(<y> AS ?x) }"
+        r = c.get("/sparql", query_string={"query": q}, base_url="http://sparql.example:8080")
+        assert uris(r.json, "x") == ["http://other.example/sub/y"]
+        if engine == "oxigraph":
+            q = "BASE <sub/> SELECT ?x WHERE { BIND(<y> AS ?x) }"
+            r = c.get("/sparql", query_string={"query": q},
+                      base_url="http://sparql.example:8080")
+            assert uris(r.json, "x") == [root + "sub/y"]
+        q = f"PREFIX : <{NS}> SELECT ?x WHERE {{ BIND(<http://elsewhere.example/y> AS ?x) }}"
+        r = c.get("/sparql", query_string={"query": q})
+        assert uris(r.json, "x") == ["http://elsewhere.example/y"]
+    finally:
+        runtime(app).pool.close()
+
+
+def test_relative_iri_query_errors_keep_the_clients_line_numbers(client: FlaskClient) -> None:
+    q = "SELECT * WHERE {\n  <s> ?p ?o .\n  FILTER(?o = ) }"
+    r = client.get("/sparql", query_string={"query": q})
+    assert r.status_code == 400
+    assert "3:" in r.text, r.text
+    assert "BASE" not in r.text
+
+
+def test_relative_iri_answers_are_not_shared_between_hosts(client: FlaskClient) -> None:
+    # Repeated GETs are answered from a cache before Flask: the Host must be part of its key.
+    q = {"query": "SELECT ?x WHERE { BIND(<s> AS ?x) }"}
+    for _ in range(2):
+        for host in ("one.example", "two.example:81"):
+            r = client.get("/sparql", query_string=q, headers={"Host": host})
+            assert uris(r.json, "x") == [f"http://{host}/s"]
+    r = client.get("/sparql", query_string=q, environ_overrides={"HTTP_HOST": "bad host"})
+    assert r.status_code == 400

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -62,8 +63,8 @@ def test_ranking_orders_exact_before_prefix_before_substring(client: FlaskClient
     pairs = [(r["label"], r["match"]) for r in results]
     assert pairs[0] == ("interleukin 6", "exact label")
     # The catalogue grows; what holds is that prefix matches of the label come next.
-    assert ("interleukin 6 receptor", "prefix") in pairs[1:]
-    assert {match for _, match in pairs[1:]} == {"prefix"}
+    assert pairs[1] == ("interleukin 6 receptor", "prefix")
+    assert [RANK[m] for _, m in pairs] == sorted(RANK[m] for _, m in pairs)
     ranks = [
         RANK[r["match"]] for r in client.get("/api/search?q=6&limit=100").get_json()["results"]
     ]
@@ -118,11 +119,32 @@ def test_search_page_without_javascript(client: FlaskClient) -> None:
 def test_real_term_page_and_rdf(client: FlaskClient) -> None:
     page = client.get("/IL6", headers={"Accept": "text/html"}).get_data(as_text=True)
     assert '<h1 id="term-label">interleukin 6</h1>' in page
-    assert 'href="http://purl.uniprot.org/uniprot/P05231"' in page
+    assert 'href="https://www.uniprot.org/uniprotkb/P05231"' in page  # UniProt's own page
     assert '<a href="/SecRegulation"' in page  # provenance of a statement, linked
     turtle = client.get("/IL6.ttl")
     assert turtle.status_code == 200
     assert b"owl:Axiom" in turtle.get_data()
+
+
+def test_real_term_urls_ignore_case_and_hyphens(client: FlaskClient) -> None:
+    for path in ("/il6", "/IL-6", "/Il6", "/il-6"):
+        resp = client.get(path, headers={"Accept": "text/html"})
+        assert (resp.status_code, resp.headers["Location"]) == (301, "/IL6"), path
+    assert client.get("/mm_il6").headers["Location"] == "/Mm_Il6"  # the mouse gene
+    assert client.get("/IL6", headers={"Accept": "text/html"}).status_code == 200
+
+
+def test_real_term_page_folds_ro_rows_and_links_identifiers(client: FlaskClient) -> None:
+    page = client.get("/IL6", headers={"Accept": "text/html"}).get_data(as_text=True)
+    outgoing = page.split('<table id="outgoing">', 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr[^>]*><td>(.*?)</td>", outgoing, re.S)
+    assert rows and not [r for r in rows if r.startswith('<a href="http://purl.obolibrary')]
+    assert "RO:0002436" in outgoing and "NamedIndividual" not in page
+    for href in ("https://www.genenames.org/data/gene-symbol-report/#!/hgnc_id/HGNC:6018",
+                 "https://www.ncbi.nlm.nih.gov/gene/3569",
+                 "https://www.uniprot.org/uniprotkb/P05231"):
+        assert f'href="{href}"' in page, href
+    assert "Homo sapiens" in page.split('id="species"', 1)[1].split("</p>", 1)[0]
 
 
 def test_no_real_term_is_shadowed_by_a_fixed_route(real_app: Flask) -> None:

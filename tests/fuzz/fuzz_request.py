@@ -55,7 +55,7 @@ def check_formats(accept: str, fmt: str) -> None:
         chosen = formats.choose(accept, kind)  # type: ignore[arg-type]
         assert chosen is None or chosen.kind == kind
     found = formats.lookup(fmt)
-    assert found is None or found in formats.FORMATS
+    assert found is None or found in formats.ALL_FORMATS
 
 
 def check_guard(text: str) -> None:
