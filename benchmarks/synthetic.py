@@ -153,6 +153,10 @@ def generate(scale: int, out_dir: Path, source_root: Path = ROOT) -> Path:
         if text.is_file():
             named.update(re.findall(r"cytokg:([\w-]+)", text.read_text(encoding="utf-8")))
     ids = entity_ids(src / "data") - named
+    # Properties the shapes allow once per subject: a shared individual keeps copy 0's value.
+    shapes_file = src / "shapes.ttl"
+    shapes = shapes_file.read_text(encoding="utf-8") if shapes_file.is_file() else ""
+    single = set(re.findall(r"sh:path (cytokg:\w+) ;[^\]]*?sh:maxCount 1\b", shapes))
     _NEXT.clear()
     _ORIGINAL.clear()
     for path in sorted((src / "data").glob("*.tsv")):
@@ -165,10 +169,14 @@ def generate(scale: int, out_dir: Path, source_root: Path = ROOT) -> Path:
         with (data / path.name).open("w", encoding="utf-8", newline="\n") as fh:
             fh.write("\t".join(header) + "\n")
             id_col = header.index("id") if "id" in header else None
+            statement = header[:3] == ["subject", "property", "object"]
             for k in range(scale):
                 for row in rows:
                     if k and id_col is not None and row[id_col].strip() not in ids:
                         continue  # a shared individual is defined once
+                    if (k and statement and row[0].strip() not in ids
+                            and row[1].strip() in single and row[2].strip() in ids):
+                        continue  # nor a second value where the shapes allow one (its taxon)
                     fh.write("\t".join(_copy_row(header, row, ids, k)) + "\n")
     return out_dir
 

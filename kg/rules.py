@@ -96,6 +96,10 @@ def class_rules(triples: set[Triple]) -> set[Triple]:
             # RULE cax-eqc1 and cax-eqc2: equivalent classes share their members.
             new.update((x, RDF.type, second) for x in members(first))
             new.update((x, RDF.type, first) for x in members(second))
+    for sub, supers in index[RDFS.subPropertyOf].items():
+        # RULE scm-spo: a sub-property of a sub-property is a sub-property (transitivity).
+        new.update((sub, RDFS.subPropertyOf, top) for mid in supers
+                   for top in index[RDFS.subPropertyOf].get(mid, ()))
     for prop, heads in index[OWL.propertyChainAxiom].items():
         # RULE prp-spo2: a path along the chain's properties implies the chained property.
         chain = rdf_list(index, next(iter(heads)))

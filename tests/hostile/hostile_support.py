@@ -124,14 +124,17 @@ def parse_result(ctype: str, body: bytes) -> int:
     raise AssertionError(f"200 with an unexpected Content-Type {ctype!r}")
 
 
-#: The one 5xx a valid but costly query may earn: the promised time-out, with Retry-After.
+#: The 5xx a valid but costly query may earn: the promised time-out, with Retry-After, or the
+#: memory cap of a query process (a generated cross product over the whole graph).
 TIME_OUT = b"Query cancelled: it exceeded the time limit of "
+MEMORY_CAP = b"The query's process failed (it may have needed more memory than the limit of "
 
 
 def check_answer(status: int, headers: Mapping[str, str], body: bytes) -> None:
     """Every answer is a well-formed 200 in its format, a 4xx with a readable message, or the
     time-limit 503 (a random mutation can make a costly query, e.g. a transitive path)."""
-    timed_out = status == 503 and body.startswith(TIME_OUT) and "Retry-After" in headers
+    timed_out = (status == 503 and body.startswith((TIME_OUT, MEMORY_CAP))
+                 and "Retry-After" in headers)
     assert status < 500 or timed_out, f"{status}: {body[:300]!r}"
     assert_no_leak(body)
     if status == 200:
