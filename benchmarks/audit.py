@@ -14,13 +14,15 @@ fills the `verdict` (correct, wrong, doubtful) and `reason` columns; `--summary 
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 from collections import Counter
 from pathlib import Path
 
 import pyoxigraph as ox
+
+from kg.explain import Explainer
+from kg.layout import DERIVATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 BASE = "https://w3id.org/cytokg/"
@@ -56,27 +58,10 @@ def between_individuals(triples: list[ox.Triple], individuals: set[str]) -> list
 
 def rules(release: Path) -> dict[tuple[str, str, str], str]:
     """Map each inferred triple to the OWL 2 RL rule recorded for it at build time."""
-    found: dict[tuple[str, str, str], str] = {}
-    path = release / "derivations.jsonl"
-    if not path.exists():
-        return found
-    prefixes: dict[str, str] = {}
-
-    def expand(term: str) -> str:
-        """Turn a term of the file (a <IRI> or a CURIE of its prefix table) into an IRI."""
-        if term.startswith("<"):
-            return term.strip("<>")
-        prefix, _, local = term.partition(":")
-        return prefixes[prefix] + local if prefix in prefixes else term
-
-    for line in path.read_text(encoding="utf-8").splitlines():
-        step = json.loads(line)
-        if step.get("kind") == "prefixes":
-            prefixes.update(step["prefixes"])
-        elif step.get("kind") == "step":
-            s, p, o = (expand(term) for term in step["triple"])
-            found[(s, p, o)] = step["rule"]
-    return found
+    if not (release / DERIVATIONS).exists():
+        return {}
+    return {tuple(term.strip("<>") for term in key): step.rule
+            for key, step in Explainer.load(release).steps.items()}
 
 
 def sources(asserted: list[ox.Triple]) -> dict[tuple[str, str, str], str]:

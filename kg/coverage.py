@@ -29,6 +29,8 @@ SUBSETS = ("VALUES ?x { cytokg:Th1Cell cytokg:Th2Cell cytokg:Th17Cell "
 CHAINS = ("?x a cytokg:CytokineReceptor . FILTER NOT EXISTS { ?x a cytokg:ReceptorComplex } "
           "FILTER NOT EXISTS { ?x a cytokg:DecoyReceptor }")
 DRUGS = "?x a cytokg:Drug . FILTER NOT EXISTS { ?x cytokg:recombinantFormOf ?natural }"
+# The fields of a drug are counted among the drugs that have a target.
+TARGETED = DRUGS + " ?x cytokg:targets ?t0 ."
 
 
 @dataclass(frozen=True)
@@ -44,19 +46,19 @@ class Measure:
 MEASURES = (
     Measure("14.1", "drugs acting on cytokines, with a molecular target", DRUGS,
             "?x cytokg:targets ?t ."),
-    Measure("14.1", "  ... with a mechanism", DRUGS + " ?x cytokg:targets ?t0 .",
+    Measure("14.1", "  ... with a mechanism", TARGETED,
             "?x cytokg:hasMechanism ?m ."),
-    Measure("14.1", "  ... with a modality", DRUGS + " ?x cytokg:targets ?t0 .",
+    Measure("14.1", "  ... with a modality", TARGETED,
             "?x cytokg:hasModality ?m ."),
-    Measure("14.1", "  ... with an approved indication", DRUGS + " ?x cytokg:targets ?t0 .",
+    Measure("14.1", "  ... with an approved indication", TARGETED,
             "?x cytokg:treats ?d ."),
-    Measure("14.1", "  ... with a DrugBank ID", DRUGS + " ?x cytokg:targets ?t0 .",
+    Measure("14.1", "  ... with a DrugBank ID", TARGETED,
             "?x skos:exactMatch|skos:closeMatch ?db . "
             "FILTER STRSTARTS(STR(?db), 'https://identifiers.org/drugbank:')"),
-    Measure("14.1", "  ... with a ChEBI or UNII ID", DRUGS + " ?x cytokg:targets ?t0 .",
+    Measure("14.1", "  ... with a ChEBI or UNII ID", TARGETED,
             "{ ?x cytokg:uniiId ?u } UNION { ?x skos:exactMatch|skos:closeMatch ?c . "
             "FILTER STRSTARTS(STR(?c), 'http://purl.obolibrary.org/obo/CHEBI_') }"),
-    Measure("14.1", "  ... with a first approval year", DRUGS + " ?x cytokg:targets ?t0 .",
+    Measure("14.1", "  ... with a first approval year", TARGETED,
             "?x cytokg:firstApprovalYear ?y ."),
     Measure("14.2", "receptor complexes with a signalling statement", COMPLEXES,
             "{ ?x cytokg:engages|cytokg:couplesToGProtein ?s } UNION "
