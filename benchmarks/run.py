@@ -24,6 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchmarks import abuse, lean
 from benchmarks.client import LoadResult, fetch, load, percentile, query_path, wrk_load
 from benchmarks.servers import (
     Server,
@@ -129,11 +130,12 @@ def table(headers: list[str], rows: list[list[Any]]) -> str:
     return "\n".join(lines)
 
 
-def cold_start(root: Path, logs: Path, probe: str, times: int, extra: list[str]) -> list[float]:
+def cold_start(root: Path, logs: Path, probe: str, times: int, extra: list[str],
+               release: Path | None = None) -> list[float]:
     """Seconds from ``cytokg serve`` to the first answer of a competency query, ``times`` runs."""
     out = []
     for _ in range(times):
-        with running(start_ours(root, logs, extra, probe=probe)) as s:
+        with running(start_ours(root, logs, extra, probe=probe, release=release)) as s:
             out.append(s.started_in)
     return out
 
@@ -142,27 +144,47 @@ def main(argv: list[str] | None = None) -> int:
     """Run the serving benchmark and print its tables."""
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", type=Path, default=ROOT, help="project root (default: this repo)")
-    ap.add_argument("--duration", type=float, default=5.0, help="seconds per load run")
+    ap.add_argument("--duration", type=float, default=None,
+                    help="seconds per load run (default 5; with --abuse, seconds under abuse "
+                         "per server, default 120)")
     ap.add_argument("--clients", default="1,4,16", help="concurrency levels (default 1,4,16)")
     ap.add_argument("--reps", type=int, default=20, help="repetitions per query for latency")
     ap.add_argument("--starts", type=int, default=3, help="cold starts to time")
     ap.add_argument("--no-peers", action="store_true", help="skip Oxigraph and rdflib-endpoint")
     ap.add_argument("--no-rdflib", action="store_true", help="skip rdflib-endpoint")
     ap.add_argument("--no-build", action="store_true", help="use build/ as it is")
+    ap.add_argument("--release", type=Path, default=None,
+                    help="serve this release as it is, without building (default: build/)")
     ap.add_argument("--serve-args", default="", help="extra arguments for cytokg serve")
     ap.add_argument("--out", type=Path, default=None, help="JSON file (default build/benchmarks/)")
     ap.add_argument("--load-client", choices=("auto", "wrk", "python"), default="auto",
                     help="load generator: wrk (C, if on PATH) or the asyncio client")
+    abuse.add_arguments(ap)
+    lean.add_arguments(ap)
     args = ap.parse_args(argv)
 
     root = args.root.resolve()
-    release = root / "build"
-    out_dir = release / "benchmarks"
+    if args.abuse:
+        if args.duration is None:
+            args.duration = abuse.DEFAULT_DURATION
+        if not args.no_build and args.release is None:
+            subprocess.run([tool("cytokg"), "--root", str(root), "build"], check=True)
+        return abuse.main(args, root, args.serve_args.split(), args.release)
+    if args.lean:
+        if args.duration is None:
+            args.duration = 10.0
+        if not args.no_build and args.release is None:
+            subprocess.run([tool("cytokg"), "--root", str(root), "build"], check=True)
+        return lean.main(args, root, args.serve_args.split(), args.release)
+    if args.duration is None:
+        args.duration = 5.0
+    release = args.release.resolve() if args.release else root / "build"
+    out_dir = root / "build" / "benchmarks"
     logs = out_dir / "logs"
     clients = [int(c) for c in args.clients.split(",") if c]
     generator = load_generator(args.load_client)
     extra = args.serve_args.split()
-    if not args.no_build:
+    if not args.no_build and args.release is None:
         subprocess.run([tool("cytokg"), "--root", str(root), "build"], check=True)
     manifest = json.loads((release / "manifest.json").read_text(encoding="utf-8"))
     queries = read_queries(root / "queries")
@@ -182,14 +204,15 @@ def main(argv: list[str] | None = None) -> int:
           f"{counts['full']} triples; {len(queries)} competency queries; "
           f"{os.cpu_count()} CPUs; load from {generator}", flush=True)
 
-    starts = cold_start(root, logs, texts[0], args.starts, extra)
+    starts = cold_start(root, logs, texts[0], args.starts, extra, args.release)
     report["cold_start"] = starts
     median = sorted(starts)[len(starts) // 2]
     print(f"cold start (cytokg serve -> first answer): median {median:.2f}"
           f" s over {len(starts)} runs: {', '.join(f'{s:.2f}' for s in starts)}", flush=True)
 
     with contextlib.ExitStack() as stack:
-        servers = [stack.enter_context(running(start_ours(root, logs, extra)))]
+        servers = [stack.enter_context(running(start_ours(root, logs, extra,
+                                                          release=args.release)))]
         if not args.no_peers:
             servers.append(stack.enter_context(running(start_oxigraph(release, logs))))
             if not args.no_rdflib:

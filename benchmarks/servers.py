@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import contextlib
 import os
+import resource
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,12 +66,25 @@ class Server:
             os.killpg(self.proc.pid, signal.SIGKILL)
 
 
-def _spawn(argv: Sequence[str], log: Path, cwd: Path) -> subprocess.Popen[bytes]:
-    """Start ``argv`` in a new session with output to ``log``."""
+def _address_cap(limit: int | None) -> Callable[[], None] | None:
+    """A pre-exec hook capping the child's address space at ``limit`` bytes (None: no cap)."""
+    if not limit:
+        return None
+
+    def cap() -> None:
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+
+    return cap
+
+
+def _spawn(argv: Sequence[str], log: Path, cwd: Path, memory_cap: int | None = None,
+           env: dict[str, str] | None = None) -> subprocess.Popen[bytes]:
+    """Start ``argv`` in a new session with output to ``log``, its memory capped if asked."""
     log.parent.mkdir(parents=True, exist_ok=True)
     with log.open("ab") as out:
         return subprocess.Popen(
-            list(argv), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
+            list(argv), cwd=cwd, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            preexec_fn=_address_cap(memory_cap), env=env,
         )
 
 
@@ -91,13 +105,27 @@ def wait_ready(server: Server, t0: float, timeout: float, probe: str = PROBE) ->
 
 
 def start_ours(
-    root: Path, logs: Path, extra: Sequence[str] = (), probe: str = PROBE, timeout: float = 120
+    root: Path, logs: Path, extra: Sequence[str] = (), probe: str = PROBE, timeout: float = 120,
+    release: Path | None = None, code: Path | None = None, name: str = "cytokg",
 ) -> Server:
-    """``cytokg serve`` on a free port; ``started_in`` is the cold start to the first answer."""
+    """``cytokg serve`` on a free port; ``started_in`` is the cold start to the first answer.
+
+    With ``release``, that release is served as it is (``python -m server.run``, no build), so a
+    run is not disturbed by sources that change meanwhile.  With ``code`` as well, the
+    ``server`` package is taken from that directory (an older version, to compare with).
+    """
     port = free_port()
-    argv = [tool("cytokg"), "--root", str(root), "serve", "--port", str(port), *extra]
+    if release is None:
+        argv = [tool("cytokg"), "--root", str(root), "serve", "--port", str(port), *extra]
+    else:
+        argv = [sys.executable, "-m", "server.run", str(release), "--port", str(port),
+                "--queries-dir", str(root / "queries"), *extra]
+    env = None
+    if code is not None and release is not None:
+        env = {**os.environ, "PYTHONPATH": str(root)}
     t0 = time.perf_counter()
-    server = Server("cytokg", port, "/sparql", _spawn(argv, logs / "cytokg.log", root))
+    server = Server(name, port, "/sparql",
+                    _spawn(argv, logs / f"{name}.log", code if env else root, env=env))
     try:
         server.started_in = wait_ready(server, t0, timeout, probe)
     except BaseException:
@@ -106,14 +134,16 @@ def start_ours(
     return server
 
 
-def start_oxigraph(release: Path, logs: Path, timeout: float = 60) -> Server:
+def start_oxigraph(release: Path, logs: Path, timeout: float = 60,
+                   memory_cap: int | None = None) -> Server:
     """``oxigraph serve`` in memory with a union default graph, loaded with our two graphs."""
     from kg.publish import publish
 
     port = free_port()
     argv = [tool("oxigraph"), "serve", "--bind", f"127.0.0.1:{port}", "--union-default-graph"]
     t0 = time.perf_counter()
-    server = Server("oxigraph", port, "/query", _spawn(argv, logs / "oxigraph.log", release))
+    server = Server("oxigraph", port, "/query", _spawn(argv, logs / "oxigraph.log", release,
+                                                         memory_cap))
     try:
         wait_ready(server, t0, timeout)
         publish(release, f"http://127.0.0.1:{port}/store")
@@ -124,7 +154,8 @@ def start_oxigraph(release: Path, logs: Path, timeout: float = 60) -> Server:
     return server
 
 
-def start_rdflib_endpoint(release: Path, logs: Path, timeout: float = 180) -> Server:
+def start_rdflib_endpoint(release: Path, logs: Path, timeout: float = 180,
+                          memory_cap: int | None = None) -> Server:
     """rdflib-endpoint serving the full release graph (N-Triples) as its default graph."""
     port = free_port()
     argv = [
@@ -132,7 +163,8 @@ def start_rdflib_endpoint(release: Path, logs: Path, timeout: float = 180) -> Se
         "--host", "127.0.0.1", "--port", str(port),
     ]
     t0 = time.perf_counter()
-    server = Server("rdflib-endpoint", port, "/", _spawn(argv, logs / "rdflib.log", release))
+    server = Server("rdflib-endpoint", port, "/", _spawn(argv, logs / "rdflib.log", release,
+                                                                memory_cap))
     try:
         server.started_in = wait_ready(server, t0, timeout)
     except BaseException:

@@ -27,8 +27,8 @@ SEP = " | "
 ENTITY_KEYS = ("id", "type", "label", "definition", "source")
 #: Columns whose cells are literal text, never references to entities.
 TEXT_COLUMNS = frozenset({"label", "alt_labels", "definition"})
-#: Columns dropped in copies: mappings and DOIs must stay unique to one entity.
-DROPPED_PREFIXES = ("cytokg:doi",)
+#: DOI columns: a copy keeps a well-formed DOI made unique to it (a publication needs one).
+DOI = "cytokg:doi"
 MAPPING_PREFIX = "skos:"
 #: Identifier columns given fresh, well-formed values in copies (the shapes require them).
 NUMERIC_IDS = {"cytokg:hgncId": "HGNC:", "cytokg:ncbiGeneId": "", "cytokg:pmid": ""}
@@ -111,8 +111,8 @@ def _copy_row(header: list[str], row: list[str], ids: set[str], k: int) -> list[
     suffix = f"_{k}"
     out = []
     for name, cell in zip(header, row, strict=False):
-        if name.startswith(DROPPED_PREFIXES):
-            out.append("")
+        if name == DOI:
+            out.append(SEP.join(f"{v.strip()}.copy{k}" for v in cell.split("|") if v.strip()))
         elif name in NUMERIC_IDS:
             ids_ = [_numeric_id(NUMERIC_IDS[name], v.strip(), k) for v in cell.split("|")]
             out.append(SEP.join(v for v in ids_ if v))

@@ -7,6 +7,7 @@ a one-line message on stderr and a non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Sequence
@@ -14,6 +15,7 @@ from pathlib import Path
 
 from kg.errors import BuildError
 from kg.exports import SPECIES, TABLE_FORMATS
+from server.mcp.options import add_arguments as add_mcp_arguments
 from server.options import add_arguments as add_server_arguments
 
 EXPORT_GRAPHS = {"asserted": "cytokg-asserted.nt", "inferred": "cytokg-inferred.nt",
@@ -51,7 +53,9 @@ def cmd_build(args: argparse.Namespace) -> int:
     """Run load -> validate -> reason -> release and print a summary."""
     from kg.build import build
 
-    outcome = build(project_from(args), progress=say, force=args.force, reasoner=args.reasoner)
+    cache_dir = Path(args.cache_dir).resolve() if args.cache_dir else None
+    outcome = build(project_from(args), progress=say, force=args.force, reasoner=args.reasoner,
+                    cache=not args.no_cache, cache_dir=cache_dir)
     counts = outcome.manifest["counts"]
     say(f"release {outcome.manifest['version']}: {counts['asserted']} asserted + "
         f"{counts['inferred']} inferred = {counts['full']} triples")
@@ -165,6 +169,20 @@ def cmd_serve(args: argparse.Namespace) -> int:
         raise BuildError(str(exc)) from None
 
 
+def cmd_mcp(args: argparse.Namespace) -> int:
+    """Build if the sources changed (unless --no-build), then serve the release over MCP."""
+    from server.mcp.app import serve  # the MCP SDK loads only for this command
+
+    if args.no_build:
+        out = project_from(args).out
+    else:  # over stdio, stdout carries the protocol: nothing of the build may print there
+        with contextlib.redirect_stdout(sys.stderr):
+            out = ensure_built(args)
+    if args.queries_dir is None:
+        args.queries_dir = project_from(args).root / "queries"
+    return serve(out, args)
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     """Print why the release holds a triple: its derivation down to asserted, sourced facts."""
     from kg.explain import explain
@@ -184,12 +202,30 @@ def cmd_explain(args: argparse.Namespace) -> int:
 
 
 def cmd_publish(args: argparse.Namespace) -> int:
-    """Build if needed, then PUT each named graph of the release into a Graph Store."""
-    from kg.publish import publish
+    """Build if needed, then load the release into a Graph Store or a Virtuoso server."""
+    import os
 
+    kind, _, where = (args.store or f"gsp:{args.to}").partition(":")
+    if kind not in ("gsp", "virtuoso") or not where:
+        raise BuildError(f"unknown store {args.store!r}; use gsp:URL or virtuoso:HOST[:PORT]")
+    if kind == "gsp":
+        from kg.publishers.gsp import publish
+
+        out = ensure_built(args, quiet=False)
+        sent = publish(out, where, progress=say)
+        say(f"published {len(sent)} graphs ({sum(sent.values())} bytes) to {where}")
+        return 0
+    from kg.publishers import virtuoso
+
+    password = os.environ.get(args.password_env)
+    if password is None:
+        raise BuildError(f"set {args.password_env} to the password of Virtuoso user {args.user}")
+    server = virtuoso.Virtuoso.from_spec(where, args.user, password, args.isql)
     out = ensure_built(args, quiet=False)
-    sent = publish(out, args.to, progress=say)
-    say(f"published {len(sent)} graphs ({sum(sent.values())} bytes) to {args.to}")
+    counts = virtuoso.publish(out, server, load_dir=args.load_dir, time_limit=args.time_limit,
+                              max_rows=args.max_rows, progress=say)
+    say(f"published {len(counts)} graphs ({sum(counts.values())} triples) to Virtuoso at "
+        f"{server.host}:{server.port}")
     return 0
 
 
@@ -216,7 +252,15 @@ def parser() -> argparse.ArgumentParser:
     commands = main.add_subparsers(dest="command", required=True)
 
     build = commands.add_parser("build", help="load, validate, reason and release into build/")
-    build.add_argument("--force", action="store_true", help="rebuild even if up to date")
+    build.add_argument("--force", action="store_true",
+                       help="rebuild even if up to date; a stage whose inputs hash as when its "
+                            "output was cached reuses that output (byte-identical)")
+    build.add_argument("--no-cache", action="store_true",
+                       help="recompute every stage instead of reusing cached outputs (the "
+                            "results still refresh the cache)")
+    build.add_argument("--cache-dir", default=None,
+                       help="the stage cache (default: .<out>-cache beside the release "
+                            "directory, e.g. ROOT/.build-cache)")
     build.add_argument("--reasoner", choices=("reasonable", "owlrl"), default="reasonable",
                        help="OWL 2 RL engine: reasonable with our completion rules (fast, the "
                             "default) or owlrl (the reference); both give the same closure")
@@ -256,12 +300,38 @@ def parser() -> argparse.ArgumentParser:
     explain.set_defaults(func=cmd_explain)
 
     publish = commands.add_parser(
-        "publish", help="load the release into a SPARQL 1.1 Graph Store Protocol store"
+        "publish", help="load the release into a Graph Store Protocol store or Virtuoso"
     )
-    publish.add_argument(
-        "--to", required=True, metavar="URL",
-        help="the store's Graph Store Protocol URL, e.g. http://127.0.0.1:7878/store",
+    target = publish.add_mutually_exclusive_group(required=True)
+    target.add_argument(
+        "--to", metavar="URL",
+        help="the store's Graph Store Protocol URL, e.g. http://127.0.0.1:7878/store "
+             "(same as --store gsp:URL)",
     )
+    target.add_argument(
+        "--store", metavar="STORE",
+        help="gsp:URL (PUT each graph) or virtuoso:HOST[:PORT] (OpenLink Virtuoso's SQL port, "
+             "default 1111: bulk-load, then switch versions in one transaction)",
+    )
+    from kg.publishers.virtuoso import DEFAULT_MAX_ROWS, DEFAULT_TIME_LIMIT
+
+    virt = publish.add_argument_group("Virtuoso (--store virtuoso:...)")
+    virt.add_argument("--user", default="dba", help="SQL user (default dba)")
+    virt.add_argument("--password-env", default="VIRTUOSO_PASSWORD", metavar="VAR",
+                      help="environment variable holding the user's password "
+                           "(default VIRTUOSO_PASSWORD)")
+    virt.add_argument("--isql", default=None, metavar="PATH",
+                      help="Virtuoso's SQL client (default: isql-vt, isql-v or isql on PATH)")
+    virt.add_argument("--load-dir", default=None, metavar="DIR",
+                      help="the release directory as the Virtuoso host sees it, listed in its "
+                           "DirsAllowed (default: the release directory, for a local server)")
+    virt.add_argument("--time-limit", type=float, default=DEFAULT_TIME_LIMIT, metavar="S",
+                      help="Virtuoso's own query time limit, [SPARQL] MaxQueryExecutionTime "
+                           f"(default {DEFAULT_TIME_LIMIT} s: above cytokg serve's 10 s)")
+    virt.add_argument("--max-rows", type=int, default=DEFAULT_MAX_ROWS, metavar="N",
+                      help=f"Virtuoso's [SPARQL] ResultSetMaxRows (default {DEFAULT_MAX_ROWS}: "
+                           "keep it above cytokg serve's --row-limit; Virtuoso 7.2 applies it "
+                           "when it next starts)")
     publish.set_defaults(func=cmd_publish)
 
     diff = commands.add_parser(
@@ -275,6 +345,11 @@ def parser() -> argparse.ArgumentParser:
     serve = commands.add_parser("serve", help="build if needed, then serve the SPARQL endpoint")
     add_server_arguments(serve)
     serve.set_defaults(func=cmd_serve)
+
+    mcp = commands.add_parser("mcp", help="serve the release to AI assistants over the Model "
+                                          "Context Protocol (stdio, or --http)")
+    add_mcp_arguments(mcp)
+    mcp.set_defaults(func=cmd_mcp)
     return main
 
 

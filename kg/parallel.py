@@ -67,6 +67,14 @@ class Background:
             self._process.join()
 
 
+class Done(Background):
+    """A result known already, behind the same interface as a call still running."""
+
+    def __init__(self, value: Any) -> None:
+        self.name = "done"
+        self._inline = ("value", value)
+
+
 def _outcome(function: Callable[..., Any], *args: Any) -> tuple[str, Any]:
     """Call the function and describe how it ended, in a form that pickles."""
     try:

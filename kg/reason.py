@@ -117,10 +117,16 @@ def owlrl_closure(base: set[Triple]) -> set[Triple]:
 ENGINES = {"owlrl": owlrl_closure, "reasonable": rules.closure}
 
 
-def close(asserted: Iterable[Triple], engine: str = DEFAULT_ENGINE) -> Closure:
-    """Compute the OWL 2 RL closure, check it for inconsistency and keep the useful inferences."""
+def close(asserted: Iterable[Triple], engine: str = DEFAULT_ENGINE,
+          base: set[Triple] | None = None) -> Closure:
+    """Compute the OWL 2 RL closure, check it for inconsistency and keep the useful inferences.
+
+    `base` is `logical_part(asserted)` if the caller has made it already: the closure depends
+    on nothing else, which is what lets the build cache key it by the hash of that part alone.
+    """
     start = time.perf_counter()
-    base = logical_part(asserted)
+    if base is None:
+        base = logical_part(asserted)
     closure = ENGINES[engine](base)
     check_consistency(closure)
     inferred = set()

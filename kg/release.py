@@ -84,13 +84,18 @@ def merge_ntriples(*documents: bytes) -> bytes:
     return b"".join(line + b"\n" for line, _ in itertools.groupby(lines) if line.strip())
 
 
-def from_ntriples(document: bytes, fmt: str, prefixes: dict[str, str]) -> bytes:
-    """Write canonical N-Triples as Turtle or RDF/XML with pyoxigraph.
+def parsed_ntriples(document: bytes) -> list:
+    """Parse canonical N-Triples with pyoxigraph, once for every format written from them."""
+    return list(pyoxigraph.parse(document, format=pyoxigraph.RdfFormat.N_TRIPLES))
+
+
+def from_ntriples(document: bytes | list, fmt: str, prefixes: dict[str, str]) -> bytes:
+    """Write canonical N-Triples (or their `parsed_ntriples`) as Turtle or RDF/XML.
 
     pyoxigraph writes triples in the order it is given, grouping a subject's triples: sorted
     lines in give stable, diffable bytes out, far faster than rdflib's serialisers.
     """
-    triples = pyoxigraph.parse(document, format=pyoxigraph.RdfFormat.N_TRIPLES)
+    triples = parsed_ntriples(document) if isinstance(document, bytes) else document
     ordered = dict(sorted(prefixes.items()))
     written = pyoxigraph.serialize(triples, format=OXIGRAPH_FORMATS[fmt], prefixes=ordered)
     # pyoxigraph escapes `/` and other marks in prefixed names, which OWL tools cannot read.
@@ -170,13 +175,16 @@ _DATA_TYPES = frozenset({OWL.NamedIndividual, OWL.Axiom})
 _DATABASE_RECORD = frozenset({DATABASE_RECORD})
 
 
-def render(release: Release, docs: subprocess.Popen | None = None,
-           asserted_nt: bytes | None = None) -> dict[str, bytes]:
+def render(release: Release, docs: subprocess.Popen | bytes | None = None,
+           asserted_nt: bytes | None = None, inferred_nt: bytes | None = None,
+           jsonld_document: bytes | None = None) -> dict[str, bytes]:
     """Render every release file except the manifest, keyed by file name.
 
-    `docs` is the pyLODE child (kg.docs.start_docs) and `asserted_nt` the asserted graph as
-    canonical N-Triples, if the caller has them already. The JSON-LD document, the slowest
-    file, is written by a forked child process while this one renders the others.
+    `docs` is the pyLODE child (kg.docs.start_docs) or its finished page, `asserted_nt` and
+    `inferred_nt` the graphs as canonical N-Triples and `jsonld_document` the JSON-LD file, if
+    the caller has them already (made earlier, or reused from the build cache). The JSON-LD
+    document, the slowest file, is otherwise written by forked child processes while this one
+    renders the others.
     """
     prefixes = release.prefixes
     asserted = release.asserted if isinstance(release.asserted, set) else set(release.asserted)
@@ -186,15 +194,18 @@ def render(release: Release, docs: subprocess.Popen | None = None,
     compacting: list[Background] = []
     try:
         full = asserted | inferred
-        compacting = start_jsonld(full, prefixes, release.context)
+        if jsonld_document is None:
+            compacting = start_jsonld(full, prefixes, release.context)
         lines = {"cytokg-asserted": asserted_nt or ntriples(asserted),
-                 "cytokg-inferred": ntriples(inferred)}
+                 "cytokg-inferred": inferred_nt or ntriples(inferred)}
         lines["cytokg"] = merge_ntriples(*lines.values())
         files = {}
         for stem, document in lines.items():
             files[f"{stem}.nt"] = document
-            files[f"{stem}.ttl"] = from_ntriples(document, "turtle", prefixes)
-        files["cytokg.owl"] = from_ntriples(lines["cytokg"], "xml", prefixes)
+            parsed = parsed_ntriples(document)
+            files[f"{stem}.ttl"] = from_ntriples(parsed, "turtle", prefixes)
+            if stem == "cytokg":  # the full graph is written twice: parse it once
+                files["cytokg.owl"] = from_ntriples(parsed, "xml", prefixes)
         version = release.manifest.get("version", "")
         files["cytokg.sssom.tsv"] = sssom_table(mapping_graph(full), prefixes, version)
         files[CONTEXT] = (json.dumps(release.context, indent=2, sort_keys=True) + "\n").encode()
@@ -202,12 +213,13 @@ def render(release: Release, docs: subprocess.Popen | None = None,
         void = void_description(asserted, inferred, full, prefixes,
                                 sorted([*files, DOCS, JSONLD]))
         files["void.ttl"] = serialise(void, "turtle", release.context)
-        files[DOCS] = finish_docs(docs)
-        files[JSONLD] = finish_jsonld(compacting, full, prefixes, release.context)
+        files[DOCS] = docs if isinstance(docs, bytes) else finish_docs(docs)
+        files[JSONLD] = (jsonld_document if jsonld_document is not None
+                         else finish_jsonld(compacting, full, prefixes, release.context))
     finally:
         for child in compacting:  # a failure above must not leave a child running
             child.cancel()
-        if docs.poll() is None:
+        if not isinstance(docs, bytes) and docs.poll() is None:
             docs.kill()
             docs.communicate()
     return files

@@ -46,9 +46,11 @@ __all__ = [
     "BASE",
     "ENGINES",
     "GRAPH_ASSERTED",
+    "GRAPH_EXAMPLES",
     "GRAPH_FILES",
     "GRAPH_FORMATS",
     "GRAPH_INFERRED",
+    "OPTIONAL_GRAPH_FILES",
     "PREFIXES",
     "RDF_LANG_STRING",
     "STORE_KINDS",
@@ -83,17 +85,29 @@ GRAPH_FILES: dict[str, str] = {
     GRAPH_ASSERTED: "cytokg-asserted.nt",
     GRAPH_INFERRED: "cytokg-inferred.nt",
 }
+#: The SPARQL examples (kg.examples) as `<endpoint>/.well-known/sparql-examples` for the
+#: endpoint's permanent IRI <BASE>sparql; the server also answers it under the URL a client
+#: addresses (server.sparql aliases it). Optional: older and hand-made releases lack it.
+GRAPH_EXAMPLES = BASE + "sparql/.well-known/sparql-examples"
+#: Named graphs loaded when the release has their file, and otherwise absent.
+OPTIONAL_GRAPH_FILES: dict[str, str] = {GRAPH_EXAMPLES: "examples.nt"}
 
 ENGINES: dict[str, type[QueryEngine]] = {"oxigraph": OxigraphEngine, "rdflib": RdflibEngine}
 STORE_KINDS = ("memory", "oxigraph:PATH", "sparql:URL")
 
 
 def release_files(release_dir: Path) -> dict[str, Path]:
-    """Map each named graph to its file in ``release_dir``, failing early if one is missing."""
+    """Map each named graph to its file in ``release_dir``, failing early if one is missing.
+
+    Optional graphs (OPTIONAL_GRAPH_FILES) are included when their file is present.
+    """
     files = {graph: Path(release_dir) / name for graph, name in GRAPH_FILES.items()}
     missing = [str(p) for p in files.values() if not p.is_file()]
     if missing:
         raise FileNotFoundError(f"release is missing {', '.join(missing)}")
+    for graph, name in OPTIONAL_GRAPH_FILES.items():
+        if (Path(release_dir) / name).is_file():
+            files[graph] = Path(release_dir) / name
     return files
 
 
@@ -127,7 +141,8 @@ def open_store(
             files = release_files(release_dir)
             return OxigraphDiskEngine(files, Path(where), _release_id(release_dir))
         if kind == "sparql":
-            return SparqlEngine(where, tuple(GRAPH_FILES))
+            return SparqlEngine(where, tuple(release_files(release_dir)),
+                                default_graphs=tuple(GRAPH_FILES))
         raise ValueError(f"unknown store {store!r}; use one of {', '.join(STORE_KINDS)}")
     try:
         cls = ENGINES[engine]

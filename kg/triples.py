@@ -11,6 +11,7 @@ directly, as rdflib's serialiser writes them.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable, Iterator
 
@@ -32,6 +33,14 @@ def nt_lines(triples: Iterable[Triple]) -> set[bytes]:
     node as its `n3()` (which checks the IRI again every time) and each literal quoted by
     `_quoteLiteral`. The same, with the text of each IRI and blank node worked out once.
     """
+    return set(nt_line_map(triples).values())
+
+
+def nt_line_map(triples: Iterable[Triple]) -> dict[Triple, bytes]:
+    """Each triple's N-Triples line (as `nt_lines` writes it), for callers that need a subset's.
+
+    The build writes the asserted graph and hashes its logical part: both from one rendering.
+    """
     texts: dict[Node, str] = {}
 
     def n3(term: Node) -> str:
@@ -41,16 +50,77 @@ def nt_lines(triples: Iterable[Triple]) -> set[bytes]:
             text = texts[term] = term.n3()
         return text
 
-    lines = set()
-    for subject, predicate, obj in triples:
+    lines = {}
+    for triple in triples:
+        subject, predicate, obj = triple
         last = _quoteLiteral(obj) if isinstance(obj, Literal) else n3(obj)
-        lines.add(f"{n3(subject)} {n3(predicate)} {last} .".encode())
+        lines[triple] = f"{n3(subject)} {n3(predicate)} {last} .".encode()
     return lines
 
 
 def nt_document(lines: Iterable[bytes]) -> bytes:
     """Join N-Triples lines sorted and without duplicates: the canonical form that diffs cleanly."""
     return b"".join(line + b"\n" for line in sorted(set(lines)) if line.strip())
+
+
+def parse_ntriples(document: bytes, held: dict[Node, Node] | None = None) -> set[Triple]:
+    """Read canonical N-Triples as `nt_lines` writes them back into rdflib-term triples.
+
+    A line of three IRIs or blank nodes (most lines) is split directly; any other line goes
+    to rdflib's N-Triples parser. Terms equal to one in `held` are replaced by it, so that
+    later set operations find them by identity rather than by rdflib's Python-level `__eq__`.
+    """
+    from rdflib.plugins.parsers.ntriples import W3CNTriplesParser
+
+    keep = (held if held is not None else {}).setdefault
+    memo: dict[bytes, Node] = {}  # each term's text is read once, however often it appears
+
+    def term(text: bytes) -> Node | None:
+        """The term of an IRI or blank node text, or None for anything else (a literal)."""
+        found = memo.get(text)
+        if found is None and _plain_term(text):
+            found = memo[text] = keep(made := _term(text), made)
+        return found
+
+    found: set[Triple] = set()
+    others: list[bytes] = []
+    for line in document.splitlines():
+        parts = line.split(b" ")
+        if len(parts) == 4 and parts[3] == b"." and b"\\" not in line:
+            triple = (term(parts[0]), term(parts[1]), term(parts[2]))
+            if triple[0] is not None and triple[1] is not None and triple[2] is not None:
+                found.add(triple)
+                continue
+        if line.strip():
+            others.append(line)
+    if others:
+        sink = _Sink(found, keep)
+        W3CNTriplesParser(sink).parse(io.BytesIO(b"\n".join(others) + b"\n"))
+    return found
+
+
+def _plain_term(text: bytes) -> bool:
+    """Tell whether an N-Triples term is an IRI or a blank node label."""
+    return (text.startswith(b"<") and text.endswith(b">")) or text.startswith(b"_:")
+
+
+def _term(text: bytes) -> Node:
+    """Make the rdflib term of an IRI (`<...>`) or blank node (`_:label`)."""
+    value = text.decode("utf-8")
+    return BNode(value[2:]) if value.startswith("_:") else URIRef(value[1:-1])
+
+
+class _Sink:
+    """Collects the triples rdflib's N-Triples parser reads, with their terms held."""
+
+    def __init__(self, found: set[Triple], keep) -> None:
+        self.found = found
+        self.keep = keep
+
+    def triple(self, subject: Node, predicate: Node, obj: Node) -> None:
+        """Take one parsed triple."""
+        self.found.add((self.keep(subject, subject), self.keep(predicate, predicate),
+                        self.keep(obj, obj)))
 
 
 #: A backslash escape in the local part of a prefixed name (Turtle's PN_LOCAL_ESC).

@@ -17,6 +17,15 @@ from .cache import BoundedLRU, CachedQueryGets, ResponseCache
 from .limits import ExecutorPool
 from .settings import Settings
 
+#: CORS: the endpoint is public and read-only, so any origin may call it.
+CORS_HEADERS: tuple[tuple[str, str], ...] = (
+    ("Access-Control-Allow-Origin", "*"),
+    ("Access-Control-Allow-Methods", "GET, POST, OPTIONS"),
+    ("Access-Control-Allow-Headers", "Accept, Content-Type"),
+    ("Access-Control-Expose-Headers", "X-Result-Truncated, X-Result-Row-Limit, X-Result-Count, "
+     "Warning"),
+)
+
 
 @dataclass
 class Runtime:
@@ -55,7 +64,8 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.extensions["cytokg"] = Runtime(
         settings=settings,
         engine=engine,
-        pool=ExecutorPool(engine, settings.executors, settings.memory_limit),
+        pool=ExecutorPool(engine, settings.executors, settings.memory_limit,
+                          slow_after=settings.slow_after, slow_lane=settings.slow_lane),
         manifest=manifest,
         void_ttl=void_ttl,
         cache=ResponseCache(settings.cache_bytes),
@@ -68,21 +78,21 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(service.bp)
     pages.init_app(app)  # term pages, search, query page, downloads, docs (after the fixed routes)
 
-    hit_log = accesslog.init_app(app, accesslog.AccessLog()) if settings.access_log else None
-    # Repeated GET queries are answered from the response cache before Flask (exact: see cache).
+    log = accesslog.AccessLog() if settings.access_log else None
+    hit_log = accesslog.init_app(app, log) if log is not None else None
+    # Plain query GETs skip Flask's dispatch (same answers: see sparql.DirectQueries) ...
+    # The Flask view's answers end with the CORS headers, then pages' no-sniff header.
+    direct_headers = (*CORS_HEADERS, ("X-Content-Type-Options", "nosniff"))
+    app.wsgi_app = sparql.DirectQueries(app, direct_headers, log)  # type: ignore[method-assign]
+    # ... and repeated ones are answered from the response cache before that (exact: see cache).
     app.wsgi_app = CachedQueryGets(  # type: ignore[method-assign]
         app.wsgi_app, app.extensions["cytokg"].cache, hit_log
     )
 
     @app.after_request
     def _cors(resp: Response) -> Response:
-        # CORS: the endpoint is public and read-only, so any origin may call it.
-        resp.headers["Access-Control-Allow-Origin"] = "*"
-        resp.headers["Access-Control-Allow-Methods"] = "GET, POST, OPTIONS"
-        resp.headers["Access-Control-Allow-Headers"] = "Accept, Content-Type"
-        resp.headers["Access-Control-Expose-Headers"] = (
-            "X-Result-Truncated, X-Result-Row-Limit, X-Result-Count, Warning"
-        )
+        for name, value in CORS_HEADERS:
+            resp.headers[name] = value
         return resp
 
     return app

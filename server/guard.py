@@ -71,8 +71,39 @@ class Inspection:
     has_from: bool
 
 
+#: Strings, IRI references and comments: the tokens whose text is never a keyword.
+_SKIP = re.compile(
+    r"""'''(?:(?:'|'')?(?:[^'\\]|\\.))*'''|\"\"\"(?:(?:"|"")?(?:[^"\\]|\\.))*\"\"\"
+      |'(?:[^'\\\n\r]|\\.)*'|"(?:[^"\\\n\r]|\\.)*"
+      |<(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>
+      |\#[^\n\r]*""",
+    re.VERBOSE | re.DOTALL,
+)
+#: The other tokens that look like words; only bare words (the last group) are captured.
+_BARE = re.compile(
+    r"[?$][\w\u00B7\u00C0-\uFFFF]+|@[A-Za-z]+(?:-[A-Za-z0-9]+)*|\d[\w.]*|_:" + _LOCAL
+    + r"|(" + _PN + r"(?::" + _LOCAL + r")?|:" + _LOCAL + r")"
+)
+_NESTERS = re.compile(r"[{(\[!]")
+
+
 def keywords(query: str) -> list[str]:
-    """Upper-cased bare words outside strings, IRIs and comments, in order."""
+    """Upper-cased bare words outside strings, IRIs and comments, in order.
+
+    Without a backslash no token but a string, IRI or comment can hold a quote, ``<`` or
+    ``#``, so those are blanked out in one pass and the words found in another, both in C;
+    when the brackets and ``!`` left could not nest too deep, that is the whole answer.
+    Anything else takes the token-by-token scan, which gives the same words.
+    """
+    if "\\" not in query:
+        bare = _SKIP.sub(" ", query)
+        if len(_NESTERS.findall(bare)) <= MAX_NESTING:
+            return [w.upper() for w in _BARE.findall(bare) if w and ":" not in w]
+    return scan_keywords(query)
+
+
+def scan_keywords(query: str) -> list[str]:
+    """:func:`keywords` token by token, checking nesting depth and stray backslashes."""
     words: list[str] = []
     pos = 0
     depth = unary = 0  # open brackets, and the current run of `!` (which the parser nests)

@@ -7,6 +7,17 @@ waits at most until its deadline; an executor that overruns is killed with
 SIGKILL and replaced by a fresh fork, which takes milliseconds since the store
 is already in memory.  Other requests keep being answered by the other
 executors meanwhile.
+
+Under abuse two more rules keep normal queries fast.  A query that has used more than a
+short CPU budget (``slow_after``) is demoted: its process gets the idle scheduling class (it
+runs only on CPU time nothing else wants) and moves to a small slow lane, a fresh executor
+taking its place, so normal queries always find a free executor at full priority.  The
+budget counts CPU time, not waiting, so a light query on a busy machine is never demoted.
+And a request whose client has gone away (``gone`` says so) has its executor killed at
+once, so abandoned work never piles up until the time limit.
+
+The hand-off is a length-prefixed ``marshal`` frame over a socket pair each way: the query
+text and its settings in, the status and the already serialised answer bytes out.
 """
 
 from __future__ import annotations
@@ -14,14 +25,17 @@ from __future__ import annotations
 import atexit
 import contextlib
 import logging
+import marshal
 import os
 import queue
 import resource
 import signal
+import socket
+import struct
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from multiprocessing.connection import Connection, Pipe
 
 from kg.store import QueryEngine, QuerySyntaxError
 
@@ -65,6 +79,111 @@ class PoolBusy(Exception):
 
 class ExecutorCrashed(Exception):
     """The executor died while running the query (a server fault)."""
+
+
+class QueryAbandoned(QueryTimeout):
+    """The client went away while its query ran, so the query's executor was killed."""
+
+
+#: A frame is its length (4 bytes, big-endian) then a ``marshal`` dump of a tuple of plain
+#: values: both ends run the same Python, and marshal is several times cheaper than pickle.
+_LENGTH = struct.Struct("!I")
+#: Bytes asked of the kernel per read of a reply.
+_CHUNK = 1 << 18
+
+
+def _job_frame(job: Job) -> bytes:
+    """The wire form of a job: the query text and its settings."""
+    data = marshal.dumps((job.query, job.default_graphs, job.named_graphs, job.tabular_format,
+                          job.graph_format, job.row_limit))
+    return _LENGTH.pack(len(data)) + data
+
+
+def _reply_frame(reply: Reply, cpu: float) -> bytes:
+    """The wire form of a reply (status, answer bytes, result facts) and the CPU time so far."""
+    data = marshal.dumps((reply.status, reply.body, reply.fmt, reply.count, reply.truncated,
+                          reply.message, reply.headers, cpu))
+    return _LENGTH.pack(len(data)) + data
+
+
+def _own_cpu() -> float:
+    """CPU seconds this process has used (user + system), as the kernel accounts them."""
+    times = os.times()
+    return times.user + times.system
+
+
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU seconds process ``pid`` has used (user + system), from /proc; 0 if unknown."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            fields = f.read().rsplit(b")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICK
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
+class _Channel:
+    """One end of an executor's socket pair, reading whole frames before a deadline."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        """Wrap ``sock``; bytes of a frame not yet complete wait in ``pending``."""
+        self.sock = sock
+        self.pending = bytearray()
+
+    def fileno(self) -> int:
+        """The socket's descriptor (kept open in the executor)."""
+        return self.sock.fileno()
+
+    def send(self, frame: bytes, until: float | None = None) -> None:
+        """Write a whole frame (before the monotonic time ``until``, if given)."""
+        self.sock.settimeout(None if until is None else max(0.001, until - time.monotonic()))
+        self.sock.sendall(frame)
+
+    def receive(self, until: float | None) -> tuple[object, ...] | None:
+        """The next frame's tuple, or None if ``until`` (monotonic) passes first.
+
+        Raises EOFError when the other end has closed (its process died).
+        """
+        pending = self.pending
+        while True:
+            if len(pending) >= 4:
+                size = _LENGTH.unpack_from(pending)[0]
+                if len(pending) >= 4 + size:
+                    value = marshal.loads(memoryview(pending)[4:4 + size])
+                    del pending[:4 + size]
+                    return value  # type: ignore[no-any-return]
+            if until is None:
+                self.sock.settimeout(None)
+            else:
+                left = until - time.monotonic()
+                if left <= 0:
+                    return None
+                self.sock.settimeout(left)
+            try:
+                chunk = self.sock.recv(_CHUNK)
+            except TimeoutError:
+                return None
+            if not chunk:
+                raise EOFError("executor channel closed")
+            pending += chunk
+
+    def close(self) -> None:
+        """Close this end."""
+        self.sock.close()
+
+
+def lower_priority(pid: int) -> None:
+    """Let ``pid`` run only on CPU time no full-priority process wants (Linux SCHED_IDLE).
+
+    Where the idle class is unavailable the process gets the weakest nice value instead.
+    """
+    with contextlib.suppress(OSError, AttributeError):
+        os.setpriority(os.PRIO_PROCESS, pid, 19)
+    with contextlib.suppress(OSError, AttributeError):
+        os.sched_setscheduler(pid, os.SCHED_IDLE, os.sched_param(0))  # type: ignore[attr-defined]
 
 
 def execute(engine: QueryEngine, job: Job) -> Reply:
@@ -124,7 +243,7 @@ def cap_memory(extra: int) -> None:
     resource.setrlimit(resource.RLIMIT_AS, (mapped + extra, mapped + extra))
 
 
-def _child_main(conn: Connection, engine: QueryEngine) -> None:
+def _child_main(conn: _Channel, engine: QueryEngine) -> None:
     """Executor loop: serve jobs until the parent goes away."""
     for sig in (
         signal.SIGTERM,
@@ -154,15 +273,19 @@ def _child_main(conn: Connection, engine: QueryEngine) -> None:
     # OOM), this watchdog ends the orphan at once instead of letting it run unbounded.
     threading.Thread(target=_orphan_watchdog, args=(parent,), daemon=True).start()
     while True:
-        if not conn.poll(1.0):
+        try:
+            fields = conn.receive(time.monotonic() + 1.0)
+        except (EOFError, OSError):
+            return
+        if fields is None:
             if os.getppid() != parent:
                 return
             continue
+        reply = _safe_execute(engine, Job(*fields))  # type: ignore[arg-type]
         try:
-            job = conn.recv()
-        except (EOFError, OSError):
+            conn.send(_reply_frame(reply, _own_cpu()))
+        except OSError:
             return
-        conn.send(_safe_execute(engine, job))
 
 
 @dataclass
@@ -170,25 +293,48 @@ class _Executor:
     """Handle on one executor process."""
 
     pid: int
-    conn: Connection
+    conn: _Channel
+    demoted: bool = False  # its priority was lowered: it never serves another query
+    slow: bool = False  # it moved to the slow lane and a fresh executor took its place
+    cpu: float = 0.0  # CPU seconds it had used when its last query ended
 
 
 class ExecutorPool:
-    """A fixed number of killable executor processes, created lazily per server process."""
+    """Killable executor processes, created lazily per server process, with a slow lane.
 
-    def __init__(self, engine: QueryEngine, size: int, memory_limit: int | None = None) -> None:
+    ``size`` executors serve queries at full priority.  With ``slow_after`` set, a query that
+    has used that many seconds of CPU is demoted (lowest CPU priority); while fewer than
+    ``slow_lane`` demoted queries run, it also leaves the pool for the slow lane and a fresh
+    executor takes its place.  A demoted executor is killed once its query ends, so it never
+    serves another query at low priority.  At most ``size + slow_lane`` processes exist.
+    """
+
+    def __init__(
+        self,
+        engine: QueryEngine,
+        size: int,
+        memory_limit: int | None = None,
+        *,
+        slow_after: float | None = None,
+        slow_lane: int = 2,
+        watch_every: float = 0.05,
+    ) -> None:
         """Remember the engine to fork with; no process starts until first use."""
         self.engine = engine
         self.size = max(1, size)
         self.memory_limit = memory_limit
+        self.slow_after = slow_after if slow_after and slow_after > 0 else None
+        self.slow_lane = max(0, slow_lane)
+        self.watch_every = watch_every
         self._lock = threading.Lock()
         self._owner: int | None = None
         self._idle: queue.SimpleQueue[_Executor] = queue.SimpleQueue()
         self._all: dict[int, _Executor] = {}
+        self._slow = 0
 
     def _spawn(self) -> _Executor:
         """Fork one executor sharing the already loaded store."""
-        parent_end, child_end = Pipe(duplex=True)
+        parent_end, child_end = socket.socketpair()
         pid = os.fork()
         if pid == 0:  # executor process
             code = 0
@@ -196,13 +342,13 @@ class ExecutorPool:
                 parent_end.close()
                 if self.memory_limit:
                     cap_memory(self.memory_limit)
-                _child_main(child_end, self.engine)
+                _child_main(_Channel(child_end), self.engine)
             except BaseException:
                 code = 1
             finally:
                 os._exit(code)
         child_end.close()
-        executor = _Executor(pid, parent_end)
+        executor = _Executor(pid, _Channel(parent_end))
         self._all[pid] = executor
         return executor
 
@@ -214,43 +360,85 @@ class ExecutorPool:
             # Executors inherited from another process belong to it; forget them.
             self._idle = queue.SimpleQueue()
             self._all = {}
+            self._slow = 0
             self._owner = os.getpid()
             for _ in range(self.size):
                 self._idle.put(self._spawn())
             atexit.register(self.close)
 
-    def _retire(self, executor: _Executor) -> None:
-        """Kill and reap one executor, then put a fresh one in its place."""
+    def _kill(self, executor: _Executor) -> None:
+        """Kill and reap one executor."""
         with contextlib.suppress(ProcessLookupError):
             os.kill(executor.pid, signal.SIGKILL)
         with contextlib.suppress(ChildProcessError):
             os.waitpid(executor.pid, 0)
         executor.conn.close()
+
+    def _retire(self, executor: _Executor) -> None:
+        """Kill and reap one executor; put a fresh one in its place unless one already is."""
+        self._kill(executor)
         with self._lock:
             self._all.pop(executor.pid, None)
-            if self._owner == os.getpid():
+            if executor.slow:
+                self._slow -= 1  # its replacement was forked when it was demoted
+            elif self._owner == os.getpid():
                 self._idle.put(self._spawn())
 
-    def run(self, job: Job, deadline: float) -> Reply:
-        """Run ``job`` on an idle executor, killing it if ``deadline`` (monotonic) passes."""
+    def _demote(self, executor: _Executor) -> None:
+        """Lower a long query's priority and, if the slow lane has room, replace it in the pool."""
+        lower_priority(executor.pid)
+        executor.demoted = True
+        with self._lock:
+            if self._owner != os.getpid() or self._slow >= self.slow_lane:
+                return
+            self._slow += 1
+            executor.slow = True
+            self._idle.put(self._spawn())
+
+    def _finish(self, executor: _Executor) -> None:
+        """Give an executor whose query ended back to the pool (a demoted one is replaced)."""
+        if executor.demoted:
+            self._retire(executor)
+        else:
+            self._idle.put(executor)
+
+    def run(self, job: Job, deadline: float, gone: Callable[[], bool] | None = None) -> Reply:
+        """Run ``job`` on an idle executor, killing it if ``deadline`` (monotonic) passes.
+
+        A query still running is looked at every ``watch_every`` seconds: demoted once it has
+        used ``slow_after`` CPU seconds, and stopped when ``gone`` (if given) says its client
+        has gone away, with :class:`QueryAbandoned`.  A quick query is never looked at.
+        """
         self.start()
         try:
             executor = self._idle.get(timeout=max(0.0, deadline - time.monotonic()))
         except queue.Empty:
             raise PoolBusy from None
         try:
-            executor.conn.send(job)
-            if executor.conn.poll(max(0.0, deadline - time.monotonic())):
-                reply: Reply = executor.conn.recv()
-                self._idle.put(executor)
-                return reply
+            executor.conn.send(_job_frame(job), deadline)
+            fields = executor.conn.receive(min(deadline, time.monotonic() + self.watch_every))
+            while fields is None and time.monotonic() < deadline:
+                if (self.slow_after is not None and not executor.demoted
+                        and cpu_seconds(executor.pid) - executor.cpu >= self.slow_after):
+                    self._demote(executor)
+                if gone is not None and gone():
+                    log.warning("executor %d killed: its client went away", executor.pid)
+                    self._retire(executor)
+                    raise QueryAbandoned
+                fields = executor.conn.receive(min(deadline, time.monotonic() + self.watch_every))
+        except TimeoutError:  # the job could not even be written before the deadline
+            fields = None
         except (EOFError, OSError) as exc:
             log.error("executor %d died: %s", executor.pid, exc)
             self._retire(executor)
             raise ExecutorCrashed from None
-        log.warning("executor %d killed: query ran past its time limit", executor.pid)
-        self._retire(executor)
-        raise QueryTimeout
+        if fields is None:
+            log.warning("executor %d killed: query ran past its time limit", executor.pid)
+            self._retire(executor)
+            raise QueryTimeout
+        executor.cpu = fields[-1]  # type: ignore[assignment]
+        self._finish(executor)
+        return Reply(*fields[:-1])  # type: ignore[arg-type]
 
     def close(self) -> None:
         """Kill every executor this process started (at worker exit)."""
@@ -260,6 +448,7 @@ class ExecutorPool:
             executors = list(self._all.values())
             self._all = {}
             self._owner = None
+            self._slow = 0
         for executor in executors:
             try:
                 os.kill(executor.pid, signal.SIGKILL)

@@ -64,6 +64,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         f"(default {d.memory_limit})",
     )
     group.add_argument(
+        "--slow-after",
+        type=float,
+        default=d.slow_after,
+        help=f"CPU seconds after which a running query is demoted to the lowest CPU priority "
+        f"and the slow lane, so normal queries keep a free executor (default "
+        f"{d.slow_after:g}; 0 never demotes)",
+    )
+    group.add_argument(
+        "--slow-lane",
+        type=int,
+        default=d.slow_lane,
+        help=f"demoted queries per server process that get a process and request thread of "
+        f"their own beyond --executors and --threads (default {d.slow_lane})",
+    )
+    group.add_argument(
         "--base-iri",
         default=d.base_iri,
         help=f"namespace whose IRIs resolve at this server's root (default {d.base_iri})",

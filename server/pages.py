@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +33,7 @@ from werkzeug.wsgi import wrap_file
 
 from kg.explain import Explainer, nt_term
 from kg.layout import DERIVATIONS
-from kg.store import GRAPH_FILES, Term
+from kg.store import GRAPH_EXAMPLES, GRAPH_FILES, OPTIONAL_GRAPH_FILES, QueryEngine, Term
 
 from . import errors, formats, runtime
 from .limits import Job
@@ -45,6 +45,7 @@ from .terms import (
     describe_query,
     nt_of,
     run_job,
+    select,
     term_view,
 )
 
@@ -79,6 +80,8 @@ OTHER_TYPES = {
 #: An SVG opened on its own is a document: it may style itself but never run a script.
 SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; frame-ancestors 'self'"
 OVERVIEW = "overview.svg"
+#: The SPARQL examples in the release (kg.examples), by format token.
+EXAMPLES_FILES = {"turtle": "examples.ttl", "nt": "examples.nt"}
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
@@ -104,6 +107,7 @@ class Example:
     question: str
     query: str
     topic: str = ""
+    keywords: tuple[str, ...] = ()  # schema:keywords of its SPARQL example in the release
 
     @property
     def number(self) -> tuple[int, str]:
@@ -145,6 +149,24 @@ def read_examples(folder: Path) -> list[Example]:
     return examples
 
 
+def with_keywords(examples: list[Example], engine: QueryEngine, base: str) -> list[Example]:
+    """Give each question the keywords of its SPARQL example (kg.examples), if the release has it.
+
+    The examples graph holds `<base>examples/<name>` with its `schema:keywords`; a release
+    without that graph leaves the questions as they are.
+    """
+    if GRAPH_EXAMPLES not in engine.graphs:
+        return examples
+    query = (f"SELECT ?example ?keyword WHERE {{ GRAPH <{GRAPH_EXAMPLES}> {{ "
+             "?example <https://schema.org/keywords> ?keyword } } ORDER BY ?example")
+    found: dict[str, list[str]] = {}
+    for example, keyword in select(engine, query):
+        if example is not None and keyword is not None:
+            found.setdefault(example.value, []).append(keyword.value)
+    return [replace(ex, keywords=tuple(found.get(f"{base}examples/{ex.name}", ())))
+            for ex in examples]
+
+
 def init_app(app: Flask) -> None:
     """Build the catalogue, search index and examples, then register the routes."""
     started = time.monotonic()
@@ -164,7 +186,7 @@ def init_app(app: Flask) -> None:
     app.extensions["cytokg_pages"] = Pages(
         catalog=catalog,
         index=index,
-        examples=read_examples(Path(settings.queries_dir)),
+        examples=with_keywords(read_examples(Path(settings.queries_dir)), rt.engine, base),
         release_dir=Path(settings.release_dir),
         files=files,
         version=str(rt.manifest.get("version", "unknown")),
@@ -309,6 +331,36 @@ def home() -> Response:
 def favicon() -> Response:
     """The site icon, where browsers look for it without being told."""
     return redirect(url_for("static", filename="favicon.svg"), code=301)  # type: ignore[return-value]
+
+
+@bp.route("/.well-known/sparql-examples")
+def sparql_examples() -> Response:
+    """The release's SPARQL examples (kg.examples), where SIB's convention puts them.
+
+    Turtle and N-Triples are the release files; JSON-LD and RDF/XML are converted from the
+    N-Triples (a small file) when asked for.
+    """
+    p = pages()
+    tokens = ("turtle", "nt", "jsonld", "rdfxml")
+    offers = [formats.BY_TOKEN[t].media_type for t in tokens]
+    aliases = [a for t in tokens for a in formats.BY_TOKEN[t].aliases]
+    chosen = formats.negotiate(request.headers.get("Accept"), offers + aliases)
+    if chosen is None:
+        raise errors.not_acceptable(f"The SPARQL examples are available as {', '.join(offers)}.")
+    token = formats.BY_MEDIA_TYPE[chosen].token
+    name = EXAMPLES_FILES.get(token, EXAMPLES_FILES["nt"])
+    path = p.release_dir / name
+    if name not in p.files or not path.is_file():
+        return not_found("This release has no SPARQL examples (build it with kg.examples).")
+    if token in EXAMPLES_FILES:
+        return rdf_file(path, token)
+    import pyoxigraph as ox
+
+    triples = ox.parse(path=str(path), format=ox.RdfFormat.N_TRIPLES)
+    body = ox.serialize(triples, format=ox.RdfFormat.JSON_LD if token == "jsonld"
+                        else ox.RdfFormat.RDF_XML) or b""
+    return Response(body, content_type=formats.content_type(formats.BY_TOKEN[token]),
+                    headers={"Vary": "Accept"})
 
 
 @bp.route("/query")
@@ -543,12 +595,13 @@ def term_rdf(iri: str, token: str) -> Response:
 
 def named_graph(iri: str) -> Response:
     """A named graph IRI redirects (303) to its release file: Turtle, or N-Triples by Accept."""
-    stem = GRAPH_FILES[iri].rsplit(".", 1)[0]
+    graph_files = {**GRAPH_FILES, **OPTIONAL_GRAPH_FILES}
+    stem = graph_files[iri].rsplit(".", 1)[0]
     chosen = formats.negotiate(
         request.headers.get("Accept"), ["text/turtle", "application/n-triples"]
     )
     ext = "nt" if chosen == "application/n-triples" else "ttl"
-    target = f"{stem}.{ext}" if f"{stem}.{ext}" in pages().files else GRAPH_FILES[iri]
+    target = f"{stem}.{ext}" if f"{stem}.{ext}" in pages().files else graph_files[iri]
     resp = redirect(url_for("pages.download", name=target), code=303)
     resp.headers["Vary"] = "Accept"
     return resp  # type: ignore[return-value]

@@ -26,6 +26,8 @@ class Settings:
     store: str | None = None  # None: release in memory; "oxigraph:PATH" or "sparql:URL"
     cache_bytes: int = 64_000_000  # response cache per server process (0 disables)
     memory_limit: int = 1 << 30  # bytes a query process may allocate beyond the loaded store
+    slow_after: float = 0.1  # CPU seconds a query may use before it is demoted (0: never)
+    slow_lane: int = 2  # demoted queries per server process that get their own process+thread
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
@@ -54,4 +56,6 @@ class Settings:
         s.store = env.get("CYTOKG_STORE") or s.store
         s.cache_bytes = int(env.get("CYTOKG_CACHE_BYTES", s.cache_bytes))
         s.memory_limit = int(env.get("CYTOKG_MEMORY_LIMIT", s.memory_limit))
+        s.slow_after = float(env.get("CYTOKG_SLOW_AFTER", s.slow_after))
+        s.slow_lane = int(env.get("CYTOKG_SLOW_LANE", s.slow_lane))
         return s

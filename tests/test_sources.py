@@ -108,3 +108,33 @@ def test_ill_formed_identifier_is_refused(mini: Project) -> None:
     message = error_of(mini)
     assert "identifier-syntax: entity=cytokg:IL2, property=cytokg:hgncId, value=HGNC:06001" in (
         message)
+
+
+PUBLICATION_TBOX = """
+cytokg:Publication a owl:Class ; rdfs:subClassOf cytokg:Source ;
+    rdfs:label "publication"@en ; skos:definition "A paper the tests cite."@en .
+cytokg:pmid a owl:DatatypeProperty ; rdfs:label "PubMed ID"@en ;
+    skos:definition "A PubMed identifier."@en ; rdfs:range xsd:string .
+cytokg:doi a owl:DatatypeProperty ; rdfs:label "DOI"@en ;
+    skos:definition "A digital object identifier."@en ; rdfs:range xsd:string .
+"""
+
+
+def with_publications(project: Project, rows: str) -> None:
+    """Declare publications and their identifier columns in the fixture, then add source rows."""
+    append(project.ontology / "cytokg.ttl", PUBLICATION_TBOX)
+    table = project.ontology / "data" / "sources.tsv"
+    header, *body = table.read_text().splitlines()
+    table.write_text("\n".join([header + "\tcytokg:pmid\tcytokg:doi",
+                                *(line + "\t\t" for line in body)]) + "\n" + rows)
+
+
+def test_publication_without_pmid_or_doi_is_named(mini: Project) -> None:
+    with_publications(mini, "PubBare\tPublication\tbare paper\tA paper with no identifier.\t\t\t\n")
+    assert "publication-without-identifier: publication=cytokg:PubBare" in error_of(mini)
+
+
+def test_publication_with_pmid_or_doi_passes(mini: Project) -> None:
+    with_publications(mini, "PubA\tPublication\tpaper A\tA paper with a PMID.\t\t8462096\t\n"
+                      "PubB\tPublication\tpaper B\tA paper with a DOI.\t\t\t10.1038/nri2586\n")
+    validate(mini)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
+
+from kg.atomic import write_atomic
+
+__all__ = ["render_table", "write_atomic", "write_directory"]
 
 
 def render_table(header: Sequence[str], rows: Iterable[Sequence[str]], delimiter: str) -> bytes:
@@ -21,22 +23,6 @@ def render_table(header: Sequence[str], rows: Iterable[Sequence[str]], delimiter
             raise ValueError(f"row has {len(row)} cells for {len(header)} columns: {row!r}")
         writer.writerow(row)
     return buffer.getvalue().encode("utf-8")
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write a file through a temporary file beside it and a rename, so no reader sees half."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        os.fchmod(fd, 0o644)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
 
 
 def write_directory(directory: Path, files: Mapping[str, bytes]) -> list[Path]:

@@ -14,6 +14,8 @@ from srv_helpers import REPO, make_app
 from server import runtime
 from server.search import RANK, normalize
 
+ENDPOINT_IRI = "https://w3id.org/cytokg/sparql"
+
 IL6 = "https://w3id.org/cytokg/IL6"
 
 
@@ -150,5 +152,12 @@ def test_real_term_page_folds_ro_rows_and_links_identifiers(client: FlaskClient)
 def test_no_real_term_is_shadowed_by_a_fixed_route(real_app: Flask) -> None:
     urls = real_app.url_map.bind("localhost")
     catalog = real_app.extensions["cytokg_pages"].catalog
-    routed = {urls.match(catalog.local_path(iri))[0] for iri in catalog.terms}
+    routed = {
+        urls.match(catalog.local_path(iri))[0]
+        for iri in catalog.terms
+        if iri != ENDPOINT_IRI
+    }
     assert routed == {"pages.resolve", "pages.release_ontology"}
+    # The examples' schema:target is the endpoint's permanent IRI, which must reach the endpoint.
+    assert ENDPOINT_IRI in catalog.terms
+    assert urls.match(catalog.local_path(ENDPOINT_IRI))[0] == "sparql.sparql"

@@ -12,7 +12,7 @@ from perf_helpers import free_port
 from kg.cli import main as cli_main
 from kg.errors import BuildError
 from kg.publish import publish
-from kg.store import GRAPH_ASSERTED, GRAPH_INFERRED, open_store
+from kg.store import GRAPH_ASSERTED, GRAPH_EXAMPLES, GRAPH_INFERRED, open_store
 from server import create_app, runtime
 
 REPO = Path(__file__).resolve().parents[2]
@@ -42,7 +42,7 @@ def put_foreign_graph(base: str) -> None:
 def remote(real_release: Path, oxigraph_url: str) -> str:
     """Our release published into the Oxigraph server, plus a foreign graph; the store spec."""
     sent = publish(real_release, f"{oxigraph_url}/store")
-    assert set(sent) == {GRAPH_ASSERTED, GRAPH_INFERRED}
+    assert set(sent) == {GRAPH_ASSERTED, GRAPH_INFERRED, GRAPH_EXAMPLES}
     put_foreign_graph(oxigraph_url)
     return f"sparql:{oxigraph_url}/query"
 
