@@ -181,14 +181,18 @@ def read_pairs(release: Path, species: str = "human") -> PairSet:
     """Read the ligand-receptor pairs of a built release, for human or mouse genes."""
     if species not in ("human", "mouse"):
         raise ExportError(f"unknown species {species!r}; use human or mouse")
-    store = open_release(release)
+    return pairs_from_store(open_release(release), release_version(release), species)
+
+
+def pairs_from_store(store: QueryEngine, version: str, species: str) -> PairSet:
+    """The pairs of one species read from any query engine holding the release's graphs."""
     entity_sources: dict[str, set[str]] = defaultdict(set)
     for row in select(store, ENTITY_SOURCES_QUERY):
         entity_sources[curie(row["entity"])].add(curie(row["source"]))
     human, mouse, reasons = read_genes(store, entity_sources)
     participants = read_participants(store, human, entity_sources)
     pairs = read_human_pairs(store, participants)
-    result = PairSet(species, release_version(release), pairs)
+    result = PairSet(species, version, pairs)
     if species == "mouse":
         result.pairs = []
         for pair in pairs:

@@ -9,25 +9,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections import defaultdict
 from pathlib import Path
 
 from kg.explain import Explainer, literal_value, nt_term, quote_literal
 from kg.explain import Node as DerivationNode
 from kg.exports.pairs import (
-    ENTITY_SOURCES_QUERY,
     ExportError,
     PairSet,
-    read_genes,
-    read_human_pairs,
-    read_participants,
+    pairs_from_store,
     release_version,
-    to_mouse,
 )
 from kg.exports.pairs import Pair as ExportPair
 from kg.exports.pairs import Participant as ExportParticipant
 from kg.exports.pairs import curie as export_curie
-from kg.exports.pairs import select as export_select
 from kg.store import GRAPH_ASSERTED, GRAPH_INFERRED
 from server import errors
 from server.limits import Job
@@ -287,29 +281,9 @@ def pair_set(rt: Runtime, species: str) -> PairSet:
     if key not in _PAIRS:
         store = PoolEngine(rt, "gene")
         try:
-            entity_sources: dict[str, set[str]] = defaultdict(set)
-            for row in export_select(store, ENTITY_SOURCES_QUERY):
-                entity_sources[export_curie(row["entity"])].add(export_curie(row["source"]))
-            human, mouse, reasons = read_genes(store, entity_sources)
-            participants = read_participants(store, human, entity_sources)
-            pairs = read_human_pairs(store, participants)
+            result = pairs_from_store(store, release_version(Path(rt.release_dir)), species)
         except ExportError as exc:
             raise QueryFailed(f"the release's pairs cannot be read: {exc}") from None
-        result = PairSet(species, release_version(Path(rt.release_dir)), pairs)
-        if species == "mouse":
-            result.pairs = []
-            for pair in pairs:
-                lost = [g for g in pair.ligand.genes + pair.receptor.genes
-                        if g.entity not in mouse]
-                if lost:
-                    result.dropped.append((pair, "; ".join(reasons[g.entity] for g in lost)))
-                    continue
-                ligand, receptor = to_mouse(pair.ligand, mouse), to_mouse(pair.receptor, mouse)
-                orthology = {s for g in ligand.genes + receptor.genes for s in g.orthology}
-                result.pairs.append(ExportPair(ligand, receptor,
-                                               tuple(sorted(set(pair.sources) | orthology)),
-                                               pair.publications))
-        result.pairs.sort(key=lambda p: (p.ligand.entity, p.receptor.entity))
         _PAIRS[key] = result
     return _PAIRS[key]
 

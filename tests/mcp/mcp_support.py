@@ -13,6 +13,7 @@ import os
 import re
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Coroutine
@@ -23,6 +24,10 @@ from typing import Any
 from mcp import Client
 from mcp.client.stdio import StdioServerParameters
 from support import CYTOKG, REPO
+
+sys.path.insert(0, str(REPO / "tests" / "endpoint"))  # the endpoint tests' process helpers
+
+from srv_helpers import live_processes
 
 #: The time limit the test servers run with: short, so the pathological query ends quickly.
 TIME_LIMIT = 4.0
@@ -133,17 +138,7 @@ class HttpServer:
 
 def children_of(pid: int) -> list[int]:
     """The live child processes of a process (its query executors), from /proc."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        if int(fields[1]) == pid and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found
+    return [child for child, fields in live_processes() if int(fields[1]) == pid]
 
 
 def wait_gone(pids: list[int], seconds: float = 10.0) -> list[int]:
