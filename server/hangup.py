@@ -5,10 +5,13 @@ soon as its client does while the request's thread keeps running.  So the connec
 found among this server process's own sockets once, when a query outlives its budget: a
 server-side TCP socket (local port = the listening port) holding a request still unanswered
 (nothing sent on it yet, or data received after the last data sent) whose last data arrived
-just before the request started, by the kernel's TCP_INFO clock.  Only an unambiguous match
-is tracked; from then on the request's client counts as gone when that descriptor no longer
-refers to the same socket, or when the peer has closed its side.  A request that cannot be
-matched is never stopped.
+just before the request started, by the kernel's TCP_INFO clock.  A connection counts as gone
+when its descriptor no longer refers to the same socket, or when the peer has closed its side.
+One matching connection is tracked alone.  When several requests arrived within the clock's
+resolution (clients that start together, time out together and reconnect together), the request
+tracks all of them and counts as gone only once every one is gone: its own connection is among
+them, so it is never stopped while its client is still there.  A request that matches no
+connection is never stopped.
 """
 
 from __future__ import annotations
@@ -72,18 +75,19 @@ def _socket_inode(fd: int) -> int | None:
     return int(target[8:-1])
 
 
-def find_connection(started: float, port: int | None) -> tuple[int, int] | None:
-    """(descriptor, inode) of the one connection whose unanswered request began at ``started``.
+def find_connections(started: float, port: int | None) -> list[tuple[int, int]]:
+    """(descriptor, inode) of the connections whose unanswered request may be the one that
+    began at ``started``: the best fit and any other within the clock's resolution of it.
 
     ``started`` is the request's monotonic start time in this process; ``port`` the local
-    port the server listens on.  None when no socket, or more than one, fits.
+    port the server listens on.  Empty when no socket fits.
     """
     age_ms = (time.monotonic() - started) * 1000
     fits: list[tuple[float, int, int]] = []
     try:
         names = os.listdir("/proc/self/fd")
     except OSError:
-        return None
+        return []
     with _claimed_lock:
         claimed = set(_claimed)
     for name in names:
@@ -99,20 +103,27 @@ def find_connection(started: float, port: int | None) -> tuple[int, int] | None:
             continue  # closed, or its last request was (as far as the clock tells) answered
         gap = received_ago - age_ms  # how long before the handler started its bytes came
         if -_TICK_MS <= gap <= _MAX_QUEUE_MS:
-            fits.append((gap, fd, inode))
+            fits.append((abs(gap), fd, inode))
     if not fits:
-        return None
-    fits.sort(key=lambda fit: abs(fit[0]))
-    if len(fits) > 1 and abs(fits[1][0]) - abs(fits[0][0]) <= 2 * _TICK_MS:
-        return None  # two requests arrived together: do not guess
-    return fits[0][1], fits[0][2]
+        return []
+    best = min(gap for gap, _, _ in fits)
+    return [(fd, inode) for gap, fd, inode in sorted(fits) if gap - best <= 2 * _TICK_MS]
+
+
+def _gone(fd: int, inode: int) -> bool:
+    """Whether the connection once at ``fd`` with ``inode`` is closed or half-closed by its peer."""
+    if _socket_inode(fd) != inode:
+        return True  # the server closed it when the client did
+    info = _tcp_info(fd, None)
+    return info is not None and info[0] == _CLOSE_WAIT
 
 
 class Hangup:
     """A callable telling whether the client of the request started at ``started`` is gone.
 
-    The first call looks the connection up; later calls only check it.  ``release()`` when
-    the request ends, so the connection can be matched to a later request.
+    The first call looks the connection up; later calls only check it (or, when several
+    requests arrived together, all of the candidates).  ``release()`` when the request ends,
+    so the connection can be matched to a later request.
     """
 
     def __init__(self, started: float, port: int | None) -> None:
@@ -120,33 +131,32 @@ class Hangup:
         self.started = started
         self.port = port
         self.looked = False
-        self.fd: int | None = None
-        self.inode: int | None = None
+        self.tracked: list[tuple[int, int]] = []  # (descriptor, inode) of each candidate
+        self.claimed: int | None = None  # the inode claimed by an unambiguous match
 
     def __call__(self) -> bool:
-        """True once the tracked connection is closed; False while open or unknown."""
+        """True once every tracked connection is gone; False while one is open or none is known."""
         if not self.looked:
             self.looked = True
-            found = find_connection(self.started, self.port)
-            if found is not None:
+            found = find_connections(self.started, self.port)
+            if len(found) == 1:
                 with _claimed_lock:
-                    if found[1] not in _claimed:
-                        _claimed.add(found[1])
-                        self.fd, self.inode = found
+                    if found[0][1] not in _claimed:
+                        _claimed.add(found[0][1])
+                        self.claimed = found[0][1]
+                        self.tracked = found
+            else:  # ambiguous: shared with the other requests that arrived together, unclaimed
+                self.tracked = found
             return False
-        if self.fd is None:
-            return False
-        if _socket_inode(self.fd) != self.inode:
-            return True  # the server closed it when the client did
-        info = _tcp_info(self.fd, None)
-        return info is not None and info[0] == _CLOSE_WAIT
+        return bool(self.tracked) and all(_gone(fd, inode) for fd, inode in self.tracked)
 
     def release(self) -> None:
-        """Forget the tracked connection."""
-        if self.inode is not None:
+        """Forget the tracked connections."""
+        if self.claimed is not None:
             with _claimed_lock, contextlib.suppress(KeyError):
-                _claimed.remove(self.inode)
-            self.fd = self.inode = None
+                _claimed.remove(self.claimed)
+        self.claimed = None
+        self.tracked = []
 
 
 def server_port(environ: dict[str, object]) -> int | None:

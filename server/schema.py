@@ -323,12 +323,14 @@ class Schema:
             family_counts[f] = int(n)
 
         # class expressions: the blank nodes' own triples, then which named term points at them
+        # (one query per predicate: each is read from the store's predicate index, where a
+        # filter on ?p would test every triple of a large store)
         bnodes: dict[str, dict[str, list[Term]]] = {}
-        preds = ", ".join(f"<{p}>" for p in EXPRESSION_PREDICATES)
-        for s, p, o in select(engine, f"SELECT ?s ?p ?o WHERE {{ ?s ?p ?o FILTER(isBlank(?s) "
-                                      f"&& ?p IN ({preds})) }}"):
-            if s is not None and p is not None and o is not None:
-                bnodes.setdefault(s.value, {}).setdefault(p.value, []).append(o)
+        for pred in EXPRESSION_PREDICATES:
+            for s, o in select(engine, f"SELECT ?s ?o WHERE {{ ?s <{pred}> ?o "
+                                       "FILTER(isBlank(?s)) }"):
+                if s is not None and o is not None:
+                    bnodes.setdefault(s.value, {}).setdefault(pred, []).append(o)
         renderer = ExpressionRenderer(catalog, bnodes)
         expressions: dict[tuple[str, str], list[Expression]] = {}
         for s, p, o in select(engine, "SELECT ?s ?p ?o WHERE { ?s ?p ?o "

@@ -9,11 +9,10 @@ matched text, then to the label in alphabetical order.
 
 from __future__ import annotations
 
-import json
 import unicodedata
 from dataclasses import dataclass
 
-from kg.store import QueryEngine
+from kg.store import QueryEngine, Term
 
 from .terms import ALT_LABEL, IDENTIFIER_NAMES, LABEL, MAPPING_PROPERTIES, Catalog, select
 
@@ -64,17 +63,15 @@ class SearchIndex:
 
     @classmethod
     def build(cls, engine: QueryEngine, catalog: Catalog) -> SearchIndex:
-        """Read labels, synonyms, identifiers and mappings of our terms with one query."""
+        """Read labels, synonyms, identifiers and mappings of our terms, a query per property."""
         props = [LABEL, ALT_LABEL, *(catalog.base + n for n in IDENTIFIER_NAMES)]
         props += list(MAPPING_PROPERTIES)
-        values = " ".join(f"<{p}>" for p in props)
-        query = (
-            f"SELECT DISTINCT ?s ?p ?v WHERE {{ VALUES ?p {{ {values} }} ?s ?p ?v "
-            f"FILTER(isIRI(?s) && STRSTARTS(STR(?s), {json.dumps(catalog.base)})) }}"
-        )
         entries: list[Entry] = []
-        for s, p, v in select(engine, query):
-            if s is None or p is None or v is None:
+        # One indexed query per property; our namespace is kept here, as in Catalog.load.
+        rows = ((s, Term("uri", p), v) for p in props for s, v in select(
+            engine, f"SELECT DISTINCT ?s ?v WHERE {{ ?s <{p}> ?v FILTER(isIRI(?s)) }}"))
+        for s, p, v in rows:
+            if s is None or v is None or not s.value.startswith(catalog.base):
                 continue
             if p.value == LABEL:
                 field = "label"
@@ -101,7 +98,7 @@ class SearchIndex:
             path = catalog.local_path(iri)
             if path and path != "/":
                 entries.append(Entry(iri, path[1:], normalize(path[1:]), "identifier"))
-        entries.sort(key=lambda e: (e.iri, e.field, e.key))
+        entries.sort(key=lambda e: (e.iri, e.field, e.key, e.text))
         local_names: dict[str, set[str]] = {}
         for iri in catalog.terms:
             path = catalog.local_path(iri)

@@ -8,6 +8,7 @@ request goes through the executor pool so that the time limit applies to it as t
 from __future__ import annotations
 
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -230,20 +231,24 @@ class Catalog:
 
     @classmethod
     def load(cls, engine: QueryEngine, base: str, release_dir: Path) -> Catalog:
-        """Read term IRIs and labels from the store once, at app start (bounded: one pass each)."""
+        """Read term IRIs and labels from the store once, at app start.
+
+        One DISTINCT query per position of a triple (subject, predicate, object) and one for
+        labels, each answered from the store's indexes; the namespace and the order are applied
+        here, because a string test per triple (``STRSTARTS(STR(?t), ...)``) and a sort of
+        every label cost a store such as Virtuoso seconds per million triples.
+        """
         found: set[str] = set()
-        q_terms = (
-            "SELECT DISTINCT ?t WHERE { { ?t ?p ?o } UNION { ?s ?t ?o } UNION { ?s ?p ?t } "
-            f"FILTER(isIRI(?t) && STRSTARTS(STR(?t), {json.dumps(base)})) }}"
-        )
-        for (t,) in select(engine, q_terms):
-            if t is not None:
-                found.add(t.value)
+        for query in TERM_QUERIES:
+            for (t,) in select(engine, query):
+                if t is not None and t.kind == "uri" and t.value.startswith(base):
+                    found.add(t.value)
         labels: dict[str, str] = {}
         english: set[str] = set()
-        for s, lit in select(engine, f"SELECT ?s ?l WHERE {{ ?s <{LABEL}> ?l }} ORDER BY ?s ?l"):
-            if s is None or lit is None or s.kind != "uri":
-                continue
+        rows = [(s, lit) for s, lit in select(engine, LABEL_QUERY)
+                if s is not None and lit is not None and s.kind == "uri"]
+        rows.sort(key=lambda r: (r[0].value, r[1].value, r[1].lang or "", r[1].datatype or ""))
+        for s, lit in rows:
             is_en = (lit.lang or "").lower().startswith("en")
             if s.value not in labels or (is_en and s.value not in english):
                 labels[s.value] = lit.value
@@ -295,11 +300,62 @@ def read_prefixes(release_dir: Path, base: str) -> dict[str, str]:
     return prefixes
 
 
+class StartupError(RuntimeError):
+    """A start-up query whose whole answer the store would not give."""
+
+
+#: Every IRI of a triple's subject, predicate and object positions (filtered to ours here).
+TERM_QUERIES = (
+    "SELECT DISTINCT ?t WHERE { ?t ?p ?o FILTER(isIRI(?t)) }",
+    "SELECT DISTINCT ?t WHERE { ?s ?t ?o }",
+    "SELECT DISTINCT ?t WHERE { ?s ?p ?t FILTER(isIRI(?t)) }",
+)
+LABEL_QUERY = f"SELECT DISTINCT ?s ?l WHERE {{ ?s <{LABEL}> ?l }}"
+#: A query that already limits its answer cannot be read page by page.
+_HAS_LIMIT = re.compile(r"\b(?:LIMIT|OFFSET)\s+\d+\s*$", re.I)
+
+
 def select(engine: QueryEngine, query: str) -> list[tuple[Term | None, ...]]:
-    """Run a SELECT on the engine itself; only for start-up, never per request."""
+    """Run a SELECT on the engine itself; only for start-up, never per request.
+
+    A store that cuts long answers at its own row cap (Virtuoso's ``ResultSetMaxRows``) is
+    read again page by page (``select_pages``); nothing is ever kept from a cut answer.
+    """
     result = engine.query(query)
-    rows, _ = result.take(None)  # type: ignore[attr-defined]
-    return rows  # type: ignore[no-any-return]
+    rows, cut = result.take(None)  # type: ignore[attr-defined]
+    if not cut:
+        return rows  # type: ignore[no-any-return]
+    cap = getattr(result, "capped_at", None) or len(rows)
+    return select_pages(engine, query, max(cap - 1, 1))
+
+
+def select_pages(
+    engine: QueryEngine, query: str, size: int
+) -> list[tuple[Term | None, ...]]:
+    """A SELECT DISTINCT answer read ``size`` rows at a time (``LIMIT``/``OFFSET``).
+
+    Without ORDER BY (which Virtuoso refuses past 10000 sorted rows) a store may order the
+    pages differently; every row is distinct, so the pages are whole exactly when no row
+    comes twice, and otherwise start-up fails rather than serve a partial catalogue.
+    """
+    if not query.lstrip().upper().startswith("SELECT DISTINCT") or _HAS_LIMIT.search(query):
+        raise StartupError(f"the store cut the answer to a start-up query: {query[:200]}")
+    seen: set[tuple[Term | None, ...]] = set()
+    found: list[tuple[Term | None, ...]] = []
+    offset = 0
+    while True:
+        result = engine.query(f"{query} LIMIT {size} OFFSET {offset}")
+        rows, cut = result.take(None)  # type: ignore[attr-defined]
+        if cut:
+            raise StartupError(f"the store cut a {size}-row page of: {query[:200]}")
+        for row in rows:
+            if row in seen:
+                raise StartupError(f"the store's pages of a start-up query overlap: {query[:200]}")
+            seen.add(row)
+            found.append(row)
+        if len(rows) < size:
+            return found
+        offset += size
 
 
 def run_job(pool: ExecutorPool, job: Job, time_limit: float) -> tuple[bytes, str]:

@@ -26,7 +26,7 @@ from typing import ClassVar
 
 from kg.engines.base import QueryEngine, QuerySyntaxError
 from kg.engines.oxigraph import OxigraphBindingsResult, OxigraphGraphResult
-from kg.results import BooleanResult, QueryResult, ResultKind, Serialized
+from kg.results import BooleanResult, QueryResult, ResultKind, Serialized, Term
 from kg.vocab import BASE
 
 #: Whitespace, comments and BASE/PREFIX declarations that may precede the query form.
@@ -69,6 +69,30 @@ def graph_constants(sparql: str) -> set[str]:
             found.add(prefixes.get(match.group(2) or "", f"{match.group(2) or ''}:")
                       + match.group(3))
     return found
+
+
+#: What ``virtuoso_is_iri`` skips (strings, IRIs, comments) and the calls it rewrites.
+_IS_IRI_TOKEN = re.compile(
+    r'(?P<skip>"""(?:[^"\\]|\\.|"(?!""))*"""|\'\'\'(?:[^\'\\]|\\.|\'(?!\'\'))*\'\'\''
+    r'|"(?:[^"\\\n]|\\.)*"|\'(?:[^\'\\\n]|\\.)*\'|<[^<>"{}|^`\\\x00-\x20]*>|#[^\n]*)'
+    r"|(?<![\w?$:])is(?:IRI|URI)\s*\(\s*(?P<var>[?$]\w+)\s*\)",
+    re.I,
+)
+
+
+def virtuoso_is_iri(sparql: str) -> str:
+    """``isIRI(?x)``/``isURI(?x)`` written ``(!isBlank(?x) && !isLiteral(?x))`` for Virtuoso.
+
+    The same test on RDF terms (SPARQL 1.1, section 17.4.2.1), but Virtuoso 7.2 evaluates
+    ``isIRI`` on a subject row by row (16 s over 2.8 M triples) and the other form from its
+    indexes (0.4 s).  Only a variable's test is rewritten; strings, IRIs and comments are kept.
+    """
+
+    def one(match: re.Match[str]) -> str:
+        var = match.group("var")
+        return match.group() if var is None else f"(!isBlank({var}) && !isLiteral({var}))"
+
+    return _IS_IRI_TOKEN.sub(one, sparql)
 
 
 class RemoteError(RuntimeError):
@@ -140,19 +164,36 @@ class _Rewritten(io.RawIOBase):
 
 
 class _RemoteBindings(OxigraphBindingsResult):
-    """SELECT answer parsed as a stream from the remote, read no further than the row limit."""
+    """SELECT answer parsed as a stream from the remote, read no further than the row limit.
 
-    def __init__(self, solutions: object, finish: object) -> None:
+    ``capped_at`` is the store's own row cap when it says it cut this answer there (Virtuoso's
+    ``ResultSetMaxRows``, header ``X-SPARQL-MaxRows``): such an answer is reported truncated.
+    """
+
+    def __init__(self, solutions: object, finish: object, capped_at: int | None = None) -> None:
         """Keep the lazy solutions and the callback that releases the HTTP response."""
         super().__init__(solutions)
         self._finish = finish
+        self.capped_at = capped_at
+
+    def take(self, limit: int | None) -> tuple[list[tuple[Term | None, ...]], bool]:
+        """Rows as ``BindingsResult.take``, truncated too when the store cut the answer."""
+        rows, truncated = super().take(limit)
+        return rows, truncated or self._cut(len(rows))
 
     def serialize(self, fmt: str, limit: int | None = None) -> Serialized:
         """Write at most ``limit`` rows, then release the response (dropping unread bytes)."""
         try:
-            return super().serialize(fmt, limit)
+            done = super().serialize(fmt, limit)
         finally:
             self._finish()  # type: ignore[operator]
+        if not done.truncated and self._cut(done.count):
+            return Serialized(done.body, done.count, True)
+        return done
+
+    def _cut(self, count: int) -> bool:
+        """Whether ``count`` rows reach the cap at which the store cut the answer."""
+        return self.capped_at is not None and count >= self.capped_at
 
 
 class _RemoteGraph(QueryResult):
@@ -352,6 +393,8 @@ class SparqlEngine(QueryEngine):
             back += [(f"{stored}{end}".encode(), f"{graph}{end}".encode()) for end in '">']
         default = tuple(mapping.get(g, g) for g in default)
         named = tuple(mapping.get(g, g) for g in named)
+        if self.virtuoso:
+            sparql = virtuoso_is_iri(sparql)
 
         def ours(text: bytes) -> bytes:
             for stored_bytes, graph_bytes in back:
@@ -391,7 +434,8 @@ class SparqlEngine(QueryEngine):
         if isinstance(parsed, ox.QueryBoolean):
             finish()
             return BooleanResult(bool(parsed))
-        return _RemoteBindings(parsed, finish)
+        cap = (response.getheader("X-SPARQL-MaxRows") or "").strip()  # type: ignore[attr-defined]
+        return _RemoteBindings(parsed, finish, int(cap) if cap.isdigit() else None)
 
     def count(self, graph: str | None = None) -> int:
         """Triples in ``graph`` (or all ours), asked once of the remote and remembered."""

@@ -161,3 +161,35 @@ def test_a_busy_query_is_demoted_while_light_ones_are_answered(live: Live) -> No
             sock.close()
     assert _wait(lambda: len(live.executors()) == EXECUTORS, 3.0), live.executors()
     assert not any(map(_idle_class, live.executors()))
+
+
+def test_queries_that_arrived_together_stop_once_all_their_clients_go(live: Live) -> None:
+    # Sent back to back, the two requests arrive within one tick of the kernel's TCP clock, so
+    # neither can be told apart from the other: each tracks both connections.
+    gone_before = live.log.read_text().count("its client went away")
+    socks = [_send(live, f"{CROSS} # together {i} {uuid.uuid4()}") for i in range(2)]
+    time.sleep(0.6)
+    started = time.monotonic()
+    for sock in socks:
+        sock.close()
+    assert _wait(lambda: live.log.read_text().count("its client went away") >= gone_before + 2,
+                 3.0), live.log.read_text()[-2000:]
+    assert time.monotonic() - started < 3.0
+    assert _wait(lambda: len(live.executors()) == EXECUTORS, 3.0), live.executors()
+
+
+def test_a_query_whose_client_stays_runs_on_beside_one_whose_client_went(live: Live) -> None:
+    kept, dropped = (_send(live, f"{CROSS} # beside {i} {uuid.uuid4()}") for i in range(2))
+    try:
+        time.sleep(0.6)
+        dropped.close()
+        # Whether or not the two were told apart, the client still waiting is never cut off:
+        # its query ends at the time limit with the usual 503.
+        kept.settimeout(TIME_LIMIT + 10)
+        head = kept.recv(65536).decode("latin-1")
+        assert head.startswith("HTTP/1.1 503"), head[:200]
+        assert "closed the connection" not in head
+        assert f"time limit of {TIME_LIMIT:g} s" in head or "Retry-After" in head
+    finally:
+        kept.close()
+    assert _wait(lambda: len(live.executors()) == EXECUTORS, 3.0), live.executors()
