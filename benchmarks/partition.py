@@ -22,6 +22,7 @@ import sys
 import time
 from pathlib import Path
 
+from benchmarks.run import table as markdown_table
 from benchmarks.synthetic import generate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -123,13 +124,6 @@ COLUMNS = ("scale", "mode", "asserted", "bins", "inferred", "wall_s", "cpu_s", "
            "main_peak_mb", "child_peak_mb", "peak_mb", "status")
 
 
-def table(rows: list[dict]) -> str:
-    """The rows as a Markdown table."""
-    lines = ["| " + " | ".join(COLUMNS) + " |", "|" + "---|" * len(COLUMNS)]
-    lines += ["| " + " | ".join(str(r.get(c, "")) for c in COLUMNS) + " |" for r in rows]
-    return "\n".join(lines)
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run the cell in a child process (its own peak memory), print the table, write JSON."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -154,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
     if child.returncode or not rows:
         print(child.stderr[-3000:], file=sys.stderr)
         return child.returncode or 1
-    print(table(rows))
+    print(markdown_table(list(COLUMNS), [[r.get(c, "") for c in COLUMNS] for r in rows]))
     for row in rows:
         for problem in row.get("problems", []):
             print(f"  - {problem}")

@@ -4,17 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 from flask import Flask, Response
 
-from kg.integrity import verify_release
-from kg.store import QueryEngine, open_store
+from kg.store import QueryEngine
 
 from . import accesslog, errors
 from .cache import BoundedLRU, CachedQueryGets, ResponseCache
 from .limits import ExecutorPool
+from .release import open_release
 from .settings import Settings
 
 #: CORS: the endpoint is public and read-only, so any origin may call it.
@@ -54,10 +53,8 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
         settings = Settings.from_env()
     elif not isinstance(settings, Settings):
         settings = Settings.from_mapping(settings)
-    release = Path(settings.release_dir)
-    manifest = verify_release(release)  # refuse a missing, partial or altered release
-    void_ttl = (release / "void.ttl").read_text(encoding="utf-8")
-    engine = open_store(release, settings.engine, settings.store)
+    opened = open_release(settings)  # refuses a missing, partial or altered release
+    engine = opened.engine
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.body_limit
@@ -66,8 +63,8 @@ def create_app(settings: Settings | Mapping[str, Any] | None = None) -> Flask:
         engine=engine,
         pool=ExecutorPool(engine, settings.executors, settings.memory_limit,
                           slow_after=settings.slow_after, slow_lane=settings.slow_lane),
-        manifest=manifest,
-        void_ttl=void_ttl,
+        manifest=opened.manifest,
+        void_ttl=opened.void_ttl,
         cache=ResponseCache(settings.cache_bytes),
     )
     errors.register(app)

@@ -172,7 +172,7 @@ def init_app(app: Flask) -> None:
     started = time.monotonic()
     rt = runtime(app)
     settings = rt.settings
-    base = settings.base_iri if settings.base_iri.endswith(("/", "#")) else settings.base_iri + "/"
+    base = settings.namespace
     catalog = Catalog.load(rt.engine, base, settings.release_dir)
     index = SearchIndex.build(rt.engine, catalog)
     schema = Schema.load(rt.engine, catalog, rt.manifest)

@@ -29,6 +29,11 @@ class Settings:
     slow_after: float = 0.1  # CPU seconds a query may use before it is demoted (0: never)
     slow_lane: int = 2  # demoted queries per server process that get their own process+thread
 
+    @property
+    def namespace(self) -> str:
+        """``base_iri`` ending in ``/`` or ``#``, the prefix our terms' IRIs start with."""
+        return self.base_iri if self.base_iri.endswith(("/", "#")) else self.base_iri + "/"
+
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any]) -> Settings:
         """Build settings from a dict, ignoring keys that are not settings."""

@@ -5,14 +5,12 @@ from __future__ import annotations
 import errno
 import json
 import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF
-from support import run_cli
+from support import build_in_fresh_process, run_cli
 
 from kg import release
 from kg.build import Project, build
@@ -157,13 +155,7 @@ def test_build_reports_each_stage_with_counts_and_times(mini: Project) -> None:
 
 def test_up_to_date_check_imports_no_pipeline_library(mini_built: Project) -> None:
     # `cytokg build` and `cytokg serve` start with this check: it must stay cheap.
-    script = ("import sys; from pathlib import Path; from kg.build import Project, build; "
-              f"outcome = build(Project(root=Path({str(mini_built.root)!r}), "
-              f"out=Path({str(mini_built.out)!r})), progress=lambda _: None); "
-              "heavy = [m for m in ('rdflib', 'pyshacl', 'owlrl', 'reasonable', 'pyoxigraph') "
-              "if m in sys.modules]; print(outcome.built, heavy)")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=120, check=False, cwd=Path(__file__).resolve().parent.parent)
+    result = build_in_fresh_process(mini_built.root, mini_built.out)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "False []"
 

@@ -4,11 +4,9 @@ from __future__ import annotations
 
 import json
 import re
-import subprocess
-import sys
 from pathlib import Path
 
-from support import run_cli
+from support import build_in_fresh_process, run_cli
 
 from kg.build import Project
 
@@ -137,14 +135,8 @@ def test_a_release_reused_whole_is_written_without_the_rdf_libraries(mini: Proje
     cytokg_build(mini, mini.out, cache, "--force", "--no-cache")
     built = snapshot(mini.out)
     (mini.out / "cytokg.ttl").unlink()  # the cache, not the release directory, is read
-    script = ("import sys; from pathlib import Path; from kg.build import Project, build; "
-              f"outcome = build(Project(root=Path({str(mini.root)!r}), "
-              f"out=Path({str(mini.out)!r})), progress=print, force=True, "
-              f"cache_dir=Path({str(cache)!r})); "
-              "heavy = [m for m in ('rdflib', 'pyshacl', 'owlrl', 'reasonable', 'pyoxigraph') "
-              "if m in sys.modules]; print(outcome.built, heavy)")
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                            timeout=120, check=False, cwd=Path(__file__).resolve().parent.parent)
+    result = build_in_fresh_process(mini.root, mini.out, progress="print",
+                                    options=f"force=True, cache_dir=Path({str(cache)!r})")
     assert result.returncode == 0, result.stderr
     assert "release reused" in result.stdout
     assert result.stdout.strip().splitlines()[-1] == "True []"

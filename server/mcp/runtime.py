@@ -16,11 +16,11 @@ from typing import Any
 
 from kg.engines.base import QueryEngine
 from kg.explain import Explainer
-from kg.integrity import verify_release
 from kg.layout import DERIVATIONS
 from kg.results import BindingsResult, BooleanResult, QueryResult, Term
-from kg.store import GRAPH_ASSERTED, open_store
+from kg.store import GRAPH_ASSERTED
 from server.limits import ExecutorCrashed, ExecutorPool, Job, PoolBusy, QueryTimeout, Reply
+from server.release import open_release
 from server.schema import Schema
 from server.search import SearchIndex
 from server.settings import Settings
@@ -186,9 +186,9 @@ def term_of(cell: dict[str, Any]) -> Term:
 def load(settings: Settings) -> Runtime:
     """Verify and load the release, read the start-up catalogue, and prepare the pool."""
     release = Path(settings.release_dir)
-    manifest = verify_release(release)  # refuse a missing, partial or altered release
-    engine = open_store(release, settings.engine, settings.store)
-    base = settings.base_iri if settings.base_iri.endswith(("/", "#")) else settings.base_iri + "/"
+    opened = open_release(settings)  # refuses a missing, partial or altered release
+    engine, manifest = opened.engine, opened.manifest
+    base = settings.namespace
     catalog = Catalog.load(engine, base, release)
     files = set(manifest.get("files", {}))
     return Runtime(
@@ -196,7 +196,7 @@ def load(settings: Settings) -> Runtime:
         engine=engine,
         pool=ExecutorPool(engine, settings.executors, settings.memory_limit),
         manifest=manifest,
-        void_ttl=(release / "void.ttl").read_text(encoding="utf-8"),
+        void_ttl=opened.void_ttl,
         catalog=catalog,
         index=SearchIndex.build(engine, catalog),
         schema=Schema.load(engine, catalog, manifest),
