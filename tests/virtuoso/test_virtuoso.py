@@ -24,6 +24,7 @@ from support import REPO, run_cli
 from test_competency import QUESTION_FILES
 from virtuoso_helpers import PASSWORD, VirtuosoServer
 
+from kg.engines.remote import SparqlEngine
 from kg.publishers.virtuoso import limits, publish, served_versions, set_limits, version_graph
 from kg.store import GRAPH_ASSERTED, GRAPH_EXAMPLES, GRAPH_INFERRED, open_store
 from server import create_app, runtime
@@ -233,9 +234,10 @@ def test_republish_switches_both_graphs_at_once(
         for release, expect in ((other, new), (real_release, old)):
             publish(release, virtuoso.sql, time_limit=VIRTUOSO_TIME_LIMIT,
                     max_rows=VIRTUOSO_MAX_ROWS, progress=mark)
-            done = time.monotonic()
-            # A slow machine may still be answering a poll asked before the switch:
-            # judge only the reads asked after publish returned.
+            # Each server process trusts the served version it read for VERSION_TTL, and a slow
+            # machine may still be answering a poll asked before the switch: judge only the
+            # reads asked once that long has passed since publish returned.
+            done = time.monotonic() + SparqlEngine.VERSION_TTL
             after = wait_for(lambda done=done: [r for asked, r in list(seen) if asked > done], 120)
             assert after and set(after) == {expect}
     finally:
