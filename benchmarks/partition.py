@@ -9,12 +9,17 @@ then inside the workers and reported beside the total. Every cell runs in its ow
 peak memory is that cell's: the process's and the largest of its worker processes'.
 
     .venv/bin/python -m benchmarks.partition --scale 36 --bin-triples 250000 --workers 2
+    .venv/bin/python -m benchmarks.partition --scale 36 --monolithic
     .venv/bin/python -m benchmarks.partition --scale 360 --stream --chunk-copies 14
+
+The generated project is kept in /tmp between runs, under a name that changes with the
+generator and our ontology (`inputs_digest`), so a changed generator never reuses a stale one.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import resource
 import subprocess
@@ -67,9 +72,21 @@ def split_project(project: Path, scale: int, copies: int, out: Path) -> list[Pat
     return roots
 
 
+def inputs_digest() -> str:
+    """A short hash of what a generated project is made from: the generator and our sources."""
+    digest = hashlib.sha256()
+    paths = [ROOT / "benchmarks" / "synthetic.py", *sorted((ROOT / "ontology").rglob("*")),
+             *sorted((ROOT / "queries" / "checks").glob("*"))]
+    for path in paths:
+        if path.is_file():
+            digest.update(path.relative_to(ROOT).as_posix().encode() + b"\0")
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 def cell(args: argparse.Namespace) -> dict:
     """Run one measurement in this process and return its figures (peak memory included)."""
-    project = SCRATCH.with_name(f"partition-x{args.scale}")
+    project = SCRATCH.with_name(f"partition-x{args.scale}-{inputs_digest()}")
     started = time.perf_counter()
     if not (project / "ontology" / "data").is_dir():
         generate(args.scale, project)
@@ -92,6 +109,16 @@ def cell(args: argparse.Namespace) -> dict:
             row.update(inferred=result.inferred, shared=result.shared_triples, status="ok",
                        slowest_bin_s=max(result.bin_seconds),
                        bin_s_sum=round(sum(result.bin_seconds), 1))
+    elif args.monolithic:
+        from kg.reason import close
+        from kg.sources import load
+
+        asserted = load(project / "ontology").triples
+        row.update(asserted=len(asserted), load_s=round(time.perf_counter() - started, 1))
+        cpu0, wall0 = _cpu(), time.perf_counter()
+        closed = close(asserted, args.engine)
+        row.update(mode="monolithic (kg.reason.close)", bins=1, status="ok",
+                   inferred=closed.kept)
     else:
         from kg.partition import closure_partitioned
         from kg.sources import load
@@ -134,6 +161,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stream", action="store_true",
                         help="never hold the asserted graph: reason chunk projects")
     parser.add_argument("--chunk-copies", type=int, default=14)
+    parser.add_argument("--monolithic", action="store_true",
+                        help="reason the whole graph in one process (kg.reason.close), to compare")
     parser.add_argument("--cell", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--out", type=Path,
                         default=ROOT / "build" / "benchmarks" / "partition.json")

@@ -6,8 +6,11 @@ checks copied) that ``cytokg --root OUT build`` builds.  Copy 0 is our data as i
 copy k renames every entity ``ID`` to ``ID_k`` and points every reference inside the
 copy at the renamed entities, so each copy is a disjoint graph with our structure
 (classes, relations, provenance, reasoning patterns); the few individuals that the
-TBox or the shapes name are shared by all copies.  External identifiers and
-identifiers (HGNC, NCBI Gene, UniProt, PubMed) get fresh well-formed values in each
+TBox or the shapes name are shared by all copies.  A statement about a shared individual
+is written in every copy, except where a property chain or transitive property could walk on
+from it (``walking_properties``): "IL6ST engages JAK1_k" in every copy k would let the chains
+walk from each copy through IL6ST into every other, which our graph never does.  External
+identifiers and identifiers (HGNC, NCBI Gene, UniProt, PubMed) get fresh well-formed values in each
 copy, and mappings (``skos:*Match``) and DOIs are kept only in copy 0, since a copy of
 them would be a duplicate the quality checks rightly refuse.
 
@@ -129,6 +132,30 @@ def _copy_row(header: list[str], row: list[str], ids: set[str], k: int) -> list[
     return out
 
 
+def walking_properties(tbox: Path) -> set[str]:
+    """The properties (as ``cytokg:`` CURIEs) that continue a walk: prp-spo2 and prp-trp.
+
+    These are every chain element after the first, every transitive property, and their
+    sub-properties: a triple ``T p y`` with such a ``p`` lets a chain that reached ``T`` go on
+    to ``y``.
+    """
+    from rdflib import Graph
+    from rdflib.collection import Collection
+    from rdflib.namespace import OWL, RDF, RDFS
+
+    graph = Graph().parse(tbox, format="turtle")
+    walking = set(graph.subjects(RDF.type, OWL.TransitiveProperty))
+    for head in graph.objects(None, OWL.propertyChainAxiom):
+        walking.update(list(Collection(graph, head))[1:])
+    grown = True
+    while grown:
+        subs = {s for p in walking for s in graph.subjects(RDFS.subPropertyOf, p)} - walking
+        grown = bool(subs)
+        walking |= subs
+    prefix = "https://w3id.org/cytokg/"
+    return {"cytokg:" + str(p).removeprefix(prefix) for p in walking if str(p).startswith(prefix)}
+
+
 def generate(scale: int, out_dir: Path, source_root: Path = ROOT) -> Path:
     """Write a buildable project root holding ``scale`` copies of our ABox; return it."""
     if scale < 1:
@@ -153,6 +180,7 @@ def generate(scale: int, out_dir: Path, source_root: Path = ROOT) -> Path:
         if text.is_file():
             named.update(re.findall(r"cytokg:([\w-]+)", text.read_text(encoding="utf-8")))
     ids = entity_ids(src / "data") - named
+    walking = walking_properties(src / "cytokg.ttl")
     # Properties the shapes allow once per subject: a shared individual keeps copy 0's value.
     shapes_file = src / "shapes.ttl"
     shapes = shapes_file.read_text(encoding="utf-8") if shapes_file.is_file() else ""
@@ -177,6 +205,8 @@ def generate(scale: int, out_dir: Path, source_root: Path = ROOT) -> Path:
                     if (k and statement and row[0].strip() not in ids
                             and row[1].strip() in single and row[2].strip() in ids):
                         continue  # nor a second value where the shapes allow one (its taxon)
+                    if k and statement and row[0].strip() not in ids and row[1].strip() in walking:
+                        continue  # nor a statement a chain could walk on from, into this copy
                     fh.write("\t".join(_copy_row(header, row, ids, k)) + "\n")
     return out_dir
 

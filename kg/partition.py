@@ -45,7 +45,9 @@ are reasoned again (`reason_bins`). After reasoning, each bin's closure is check
 case above (`_Signs`, `_Checker`), and a graph that could still join bins is refused with a
 `PartitionError`: the union is then not known to be exact. With these, every rule instance has
 its premises in the closure of X or in one bin's, which is why the union equals the closure of
-the whole. `closure_streamed` applies the same to chunks of a release loaded in the workers.
+the whole. Every bin reasons with X, so a bin treats the nodes of X's core as shared terms too,
+under the same checks. `closure_streamed` applies the same to chunks of a release loaded in the
+workers.
 """
 
 from __future__ import annotations
@@ -67,7 +69,7 @@ from rdflib.namespace import OWL, RDF, RDFS, XSD
 from kg.errors import BuildError
 from kg.layout import DEFAULT_ENGINE
 from kg.reason import ENGINES, Closure, check_consistency, is_noise, logical_part
-from kg.rules import build_index, rdf_list
+from kg.rules import build_index, cyclic_gc_paused, rdf_list
 from kg.triples import Triple
 
 DEFAULT_BIN_TRIPLES = 250_000
@@ -244,12 +246,23 @@ class Partition:
     components: int
     merged: int                      # components merged for prp-fp / prp-ifp / prp-key
 
+    def bin_shared(self) -> set:
+        """The terms a bin treats as shared: the shared terms and the core's nodes.
+
+        Every bin reasons with the core, so a bin may point at a core node as it may at a
+        TBox-named individual, and the same cross-bin checks apply to it.
+        """
+        return self.shared | {t for s, _, o in self.core for t in (s, o) if is_node(t, self.shared)}
+
 
 def partition(base: set[Triple], engine: str = DEFAULT_ENGINE,
-              bin_triples: int = DEFAULT_BIN_TRIPLES) -> Partition:
+              bin_triples: int = DEFAULT_BIN_TRIPLES, open_ended: bool = False) -> Partition:
     """Cut the logical part of a graph into a shared TBox, a shared core and bins of components.
 
-    The joining constructs are read from the TBox's closure by `engine`.
+    The joining constructs are read from the TBox's closure by `engine`. `open_ended` says that
+    more of the graph will come (the first chunk of a streamed release): components that a
+    shared individual points at through a walk then join the core even if nothing here points
+    at that individual yet, since a later chunk may.
     """
     shared = shared_terms(base)
     tbox: set[Triple] = set()
@@ -276,7 +289,8 @@ def partition(base: set[Triple], engine: str = DEFAULT_ENGINE,
     for t in abox:
         node = t[0] if is_node(t[0], shared) else t[2]
         members[uf.find(node)].append(t)
-    core_roots = _core_roots(abox, shared, schema, uf, {r: len(ts) for r, ts in members.items()})
+    core_roots = _core_roots(abox, shared, schema, uf, {r: len(ts) for r, ts in members.items()},
+                             open_ended)
     core = {t for root in core_roots for t in members.pop(root)}
     return Partition(shared=shared, tbox=tbox, core=core,
                      bins=pack(list(members.values()), bin_triples),
@@ -319,11 +333,13 @@ def _product(lists: list[list]) -> Iterator[tuple]:
 
 
 def _core_roots(abox: list[Triple], shared: set, schema: Schema, uf: _UnionFind,
-                sizes: dict) -> set:
+                sizes: dict, open_ended: bool = False) -> set:
     """The components to share with every bin, so that no chain or transitive walk crosses bins.
 
     For each shared individual that a join pair (prp-trp, prp-spo2) walks through, the
     components pointing at it and those it points at are collected; the smaller side is shared.
+    With `open_ended`, the side it points at is shared, since the rest of the graph, not seen
+    here, may point at it.
     """
     ins: dict = defaultdict(set)
     outs: dict = defaultdict(set)
@@ -338,6 +354,10 @@ def _core_roots(abox: list[Triple], shared: set, schema: Schema, uf: _UnionFind,
             if prop in seconds and is_node(y, shared) and not is_node(x, shared):
                 outs[x].add(uf.find(y))
     core: set = set()
+    if open_ended:
+        for pointed in outs.values():
+            core |= pointed
+        return core
     for term, pointing in ins.items():
         pointed = outs.get(term, set())
         if not pointed or len(pointing | pointed) == 1:
@@ -413,6 +433,13 @@ def reason_bin(index: int, triples: Iterable[Triple], out: Path | None = None,
     A triple is the bin's own when it mentions one of the bin's nodes; every other triple of
     the bin's closure must already follow from the shared part alone, or the bin is refused.
     """
+    with cyclic_gc_paused():  # the closure and its checks make millions of acyclic tuples
+        return _reason_bin(index, triples, out, with_nodes)
+
+
+def _reason_bin(index: int, triples: Iterable[Triple], out: Path | None,
+                with_nodes: bool) -> BinResult:
+    """The work of `reason_bin`."""
     start = time.perf_counter()
     part, shared_closure = _SHARED["part"], _SHARED["closure"]
     shared, schema = set(_SHARED["shared"]), _SHARED["schema"]
@@ -516,11 +543,9 @@ def _write_ntriples(triples: Iterable[Triple], out: Path) -> None:
 class _Checker:
     """The cross-bin checks, fed one bin's signature at a time so none is kept whole."""
 
-    def __init__(self, shared_nodes: set[int] | None = None) -> None:
+    def __init__(self) -> None:
         self.seen: dict[str, dict] = {name: {} for name in (
             "functional_subjects", "ifp_values", "key_values", "join_in", "join_out", "nodes")}
-        if shared_nodes:
-            self.seen["nodes"].update(dict.fromkeys(shared_nodes, -1))
         self.problems: list[str] = []
         self.new_shared: set[int] = set()
 
@@ -595,7 +620,7 @@ def closure_partitioned(asserted: Iterable[Triple], engine: str = DEFAULT_ENGINE
     result = PartitionedClosure(triples=set(), produced=0, kept=0, seconds=0.0,
                                 bins=len(cut.bins), components=cut.components,
                                 merged=cut.merged, core_triples=len(cut.core))
-    for outcome in reason_bins(cut.tbox | cut.core, dict(enumerate(cut.bins)), cut.shared,
+    for outcome in reason_bins(cut.tbox | cut.core, dict(enumerate(cut.bins)), cut.bin_shared(),
                                engine, workers):
         if outcome.inferred is not None:
             result.triples |= outcome.inferred
@@ -610,8 +635,7 @@ MAX_ROUNDS = 5
 
 
 def reason_bins(part: set[Triple], bins: dict, shared: set, engine: str, workers: int,
-                task: Callable = reason_bin, shared_nodes: set[int] | None = None,
-                **options) -> Iterator[BinResult]:
+                task: Callable = reason_bin, **options) -> Iterator[BinResult]:
     """Reason every bin with the shared part, lifting what bins infer about shared terms.
 
     Yields each bin's result and, last, the shared part's own inferences as a result with
@@ -622,7 +646,7 @@ def reason_bins(part: set[Triple], bins: dict, shared: set, engine: str, workers
     closure held every triple lifted since; the others are reasoned again, in rounds, until
     nothing more is lifted. Then the cross-bin checks run (`_Checker`), raising PartitionError.
     """
-    checker = _Checker(shared_nodes)
+    checker = _Checker()
     lifted: set[Triple] = set()
     covered: dict = {}     # bin -> the lifted triples its closure is known to hold
     pending = list(bins)
@@ -685,12 +709,13 @@ def _reason_chunk(index: int, root: str, out: str | None = None,
     from importlib import import_module
 
     module, name = loader.split(":")
-    sources = getattr(import_module(module), name)(Path(root))
-    start = time.perf_counter()
-    base = logical_part(sources.triples)
-    del sources
-    result = reason_bin(index, base, Path(out) / f"bin-{index}.nt" if out else None,
-                        with_nodes=True)
+    with cyclic_gc_paused():  # loading and reasoning make millions of acyclic objects
+        sources = getattr(import_module(module), name)(Path(root))
+        start = time.perf_counter()
+        base = logical_part(sources.triples)
+        del sources
+        result = reason_bin(index, base, Path(out) / f"bin-{index}.nt" if out else None,
+                            with_nodes=True)
     result.seconds += time.perf_counter() - start
     return result
 
@@ -714,23 +739,24 @@ def closure_streamed(roots: list[Path], out: Path, engine: str = DEFAULT_ENGINE,
 
     The first chunk gives the TBox, the shared terms and the core (`partition`); every chunk,
     the first included, is then loaded and reasoned in a worker as one bin, whose own inferred
-    triples are written to `out/bin-<i>.nt` (the shared part's to `out/shared.nt`). Chunks are
-    not cut from one graph, so the workers hash their nodes and the union is refused if two
-    chunks (or a chunk and the core) share a node, besides every check of `reason_bins`.
+    triples are written to `out/bin-<i>.nt` (the shared part's to `out/shared.nt`). The core
+    holds every component of the first chunk that a shared individual walks into, and its
+    nodes count as shared terms in every chunk, under the same checks. Chunks are not cut from
+    one graph, so the workers hash their other nodes and the union is refused if two chunks
+    share one, besides every check of `reason_bins`.
     """
     from importlib import import_module
 
     module, name = loader.split(":")
     first = logical_part(getattr(import_module(module), name)(Path(roots[0])).triples)
-    cut = partition(first, engine, bin_triples=len(first) + 1)
+    cut = partition(first, engine, bin_triples=len(first) + 1, open_ended=True)
     del first
-    core_nodes = {node_hash(t) for s, _, o in cut.core for t in (s, o) if is_node(t, cut.shared)}
     part = cut.tbox | cut.core
     out.mkdir(parents=True, exist_ok=True)
     seconds, files, inferred = [], [], 0
     bins = {i: str(root) for i, root in enumerate(roots)}
-    for outcome in reason_bins(part, bins, cut.shared, engine, workers, _reason_chunk,
-                               shared_nodes=core_nodes, out=str(out), loader=loader):
+    for outcome in reason_bins(part, bins, cut.bin_shared(), engine, workers, _reason_chunk,
+                               out=str(out), loader=loader):
         if outcome.index == -1:
             _write_ntriples(outcome.inferred, out / "shared.nt")
             inferred += outcome.written

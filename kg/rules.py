@@ -10,10 +10,13 @@ one.
 
 from __future__ import annotations
 
+import gc
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 
-from rdflib import Literal
+import rdflib
+from rdflib import BNode, Literal, URIRef
 from rdflib.namespace import OWL, RDF, RDFS, XSD
 
 from kg.errors import BuildError
@@ -110,43 +113,98 @@ def class_rules(triples: set[Triple]) -> set[Triple]:
     return new - triples
 
 
-def normalise(triple: Triple) -> Triple:
-    """Write xsd:string literals as plain literals, as rdflib parses them (RDF 1.1 equates them)."""
-    s, p, o = triple
-    if isinstance(o, Literal) and o.datatype in _XSD_STRING:
-        o = Literal(str(o))
-    return (s, p, o)
+XSD_STRING = str(XSD.string)
 
 
-_XSD_STRING = frozenset({XSD.string})
+class TermFactory:
+    """Build each distinct rdflib term once, for `reasonable` to hand back.
+
+    The binding looks `rdflib.URIRef`, `rdflib.Literal` and `rdflib.BNode` up on every
+    `reason()` call and builds three new terms for every triple of the whole closure, each
+    round; building them took most of a round's time. Standing in for those three names during
+    the call, this returns the term already held for the same arguments: the very object of the
+    input where there is one (so later set operations compare by identity), otherwise one built
+    by rdflib's own class with the same arguments and kept. Literals of `xsd:string` come back
+    plain, as rdflib parses them (RDF 1.1 equates the two).
+    """
+
+    def __init__(self) -> None:
+        self.iris: dict[str, URIRef] = {}
+        self.blanks: dict[str, BNode] = {}
+        self.literals: dict[tuple, Literal] = {}
+
+    def hold(self, triples: Iterable[Triple]) -> None:
+        """Make the terms of these triples the ones handed back for their arguments."""
+        for triple in triples:
+            for term in triple:
+                if type(term) is URIRef:
+                    self.iris.setdefault(str(term), term)
+                elif type(term) is BNode:
+                    self.blanks.setdefault(str(term), term)
+                elif type(term) is Literal and term.datatype is None:
+                    key = (str(term), term.language, None if term.language else XSD_STRING)
+                    self.literals.setdefault(key, term)
+
+    def iri(self, value: str) -> URIRef:
+        """`rdflib.URIRef(value)`, held."""
+        term = self.iris.get(value)
+        if term is None:
+            term = self.iris[value] = URIRef(value)
+        return term
+
+    def blank(self, value: str) -> BNode:
+        """`rdflib.BNode(value)`, held."""
+        term = self.blanks.get(value)
+        if term is None:
+            term = self.blanks[value] = BNode(value)
+        return term
+
+    def literal(self, lexical: str, lang: str | None = None, datatype: str | None = None
+                ) -> Literal:
+        """`rdflib.Literal(lexical, lang, datatype)`, held; plain for `xsd:string`."""
+        key = (lexical, lang, datatype)
+        term = self.literals.get(key)
+        if term is None:
+            if datatype == XSD_STRING and lang is None:
+                term = Literal(lexical)
+            else:
+                term = Literal(lexical, lang, datatype)
+            self.literals[key] = term
+        return term
+
+    @contextmanager
+    def standing_in(self) -> Iterator[None]:
+        """Stand in for rdflib's term classes, for the duration of one `reason()` call.
+
+        Only build processes reason, one call at a time, and nothing else runs in them then.
+        """
+        saved = rdflib.URIRef, rdflib.Literal, rdflib.BNode
+        rdflib.URIRef, rdflib.Literal, rdflib.BNode = self.iri, self.literal, self.blank
+        try:
+            yield
+        finally:
+            rdflib.URIRef, rdflib.Literal, rdflib.BNode = saved
 
 
 class Reasoner:
-    """One `reasonable` reasoner, fed the triples once and then only what the rules add.
-
-    `reasonable` hands back new term objects for every triple. Each is swapped for the equal
-    term already held (`_terms`), so that later set and dictionary operations on the closure
-    find terms by identity instead of calling rdflib's Python-level `__eq__`.
-    """
+    """One `reasonable` reasoner, fed the triples once and then only what the rules add."""
 
     def __init__(self, triples: set[Triple]) -> None:
         import reasonable  # a compiled extension; only this engine needs it
 
         self._reasoner = reasonable.PyReasoner()
-        self._terms: dict = {}
-        self.closure: set[Triple] = {self._intern(t) for t in triples}
+        self._terms = TermFactory()
+        self.closure: set[Triple] = set(triples)
         self.add(triples)
-
-    def _intern(self, triple: Triple) -> Triple:
-        """The triple made of the terms already held, adding any new term."""
-        held = self._terms.setdefault
-        s, p, o = triple
-        return (held(s, s), held(p, p), held(o, o))
 
     def add(self, triples: Iterable[Triple]) -> None:
         """Add triples (rdflib terms; `reasonable` reads any iterable) and close again."""
-        self._reasoner.from_graph(list(triples))
-        self.closure.update(self._intern(normalise(t)) for t in self._reasoner.reason())
+        triples = list(triples)
+        self._terms.hold(triples)
+        self._reasoner.from_graph(triples)
+        with self._terms.standing_in():
+            closed = self._reasoner.reason()
+        self.closure.update(closed)
 
 
 # The OWL vocabulary this engine is known to close as owlrl does (checked by the tests); a TBox
@@ -171,6 +229,23 @@ def unsupported(triples: Iterable[Triple]) -> set:
     return {t for t in used if str(t).startswith(str(OWL)) and t not in SUPPORTED}
 
 
+@contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for a run that allocates millions of tuples.
+
+    A closure is millions of acyclic tuples of terms; while they are made, every full
+    collection walks all of them again, which took about 40% of a large closure's time.
+    Reference counting still frees them; the collector runs again afterwards.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
 def closure(base: set[Triple]) -> set[Triple]:
     """Alternate `reasonable` and the missing rules until the closure stops growing."""
     missing = unsupported(base)
@@ -178,6 +253,12 @@ def closure(base: set[Triple]) -> set[Triple]:
         names = ", ".join(sorted(f"owl:{str(t).removeprefix(str(OWL))}" for t in missing))
         raise BuildError(f"the reasonable engine does not implement {names}; "
                          f"build with --reasoner owlrl")
+    with cyclic_gc_paused():
+        return _closure(base)
+
+
+def _closure(base: set[Triple]) -> set[Triple]:
+    """The loop of `closure`."""
     reasoner = Reasoner(set(base))
     for _ in range(MAX_ROUNDS):
         new = class_rules(reasoner.closure)

@@ -8,8 +8,9 @@ import pytest
 from rdflib import Graph, URIRef
 from rdflib.namespace import OWL
 
+from benchmarks.partition import split_project
 from benchmarks.synthetic import generate
-from kg.partition import PartitionError, closure_partitioned, partition
+from kg.partition import PartitionError, closure_partitioned, closure_streamed, partition
 from kg.reason import close, logical_part
 from kg.sources import load
 
@@ -41,12 +42,28 @@ def test_real_data_partitioned_equals_monolithic() -> None:
 def test_synthetic_three_copies_partitioned_equals_monolithic(tmp_path: Path) -> None:
     project = generate(3, tmp_path / "x3")
     asserted = load(project / "ontology").triples
-    partitioned = closure_partitioned(asserted, "reasonable", workers=2, bin_triples=30_000)
+    partitioned = closure_partitioned(asserted, "reasonable", workers=2, bin_triples=10_000)
     assert partitioned.bins >= 2
     monolithic = close(asserted, "reasonable").triples
     assert partitioned.triples == monolithic
     # Copies are disjoint apart from the shared individuals: the union holds every copy's part.
     assert any(str(s).endswith("_2") for s, _, _ in partitioned.triples)
+
+
+def test_streamed_chunks_of_three_copies_equal_the_monolithic_closure(tmp_path: Path) -> None:
+    # Copy 0 alone, then copies 1 and 2 one a chunk: each later chunk points at the individuals
+    # the TBox names, whose statements (and what they walk into) are copy 0's.
+    project = generate(3, tmp_path / "x3")
+    roots = split_project(project, 3, 1, tmp_path / "chunks")
+    assert len(roots) == 3
+    streamed = closure_streamed(roots, tmp_path / "out", "reasonable", workers=2)
+    union: set = set()
+    for path in streamed.files:
+        union |= set(Graph().parse(path, format="nt"))
+    monolithic = close(load(project / "ontology").triples, "reasonable").triples
+    assert streamed.core_triples > 0
+    assert streamed.inferred == len(union) == len(monolithic)
+    assert union == monolithic
 
 
 KEYED = """

@@ -5,9 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import rdflib
 from rdflib import Graph
 from rdflib.namespace import OWL, RDF, RDFS
 
+from kg import rules
 from kg.build import Project, build
 from kg.errors import BuildError
 from kg.reason import close
@@ -150,3 +152,29 @@ def test_consistent_fixture_reasons_without_error(mini: Project) -> None:
     assert build(mini, progress=lambda _: None).built
     inferred = Graph().parse(mini.out / "cytokg-inferred.ttl")
     assert (IL2, RDF.type, CYTOKG.Lymphokine) in inferred
+
+
+def test_fast_engine_hands_back_the_input_terms_themselves() -> None:
+    # The stand-in term factory returns the objects it was given, so equal terms are identical.
+    ex = "http://example.org/"
+    a, knows, person = (rdflib.URIRef(ex + name) for name in ("a", "knows", "Person"))
+    name, blank = rdflib.Literal("Ann"), rdflib.BNode("b1")
+    base = {(a, knows, blank), (a, RDFS.label, name), (knows, RDFS.domain, person)}
+    closed = rules.closure(base)
+    assert (a, RDF.type, person) in closed
+    held = {id(term) for triple in base for term in triple}
+    for s, p, o in closed:
+        for term in (s, p, o):
+            if any(term == t for t in (a, knows, person, name, blank)):
+                assert id(term) in held, term
+    label = next(o for s, p, o in closed if p == RDFS.label)
+    assert label.datatype is None  # an xsd:string literal comes back plain, as rdflib parses it
+
+
+def test_term_factory_gives_rdflib_its_classes_back_even_on_error() -> None:
+    factory = rules.TermFactory()
+    with pytest.raises(RuntimeError), factory.standing_in():
+        assert rdflib.URIRef("http://example.org/x") is rdflib.URIRef("http://example.org/x")
+        raise RuntimeError("the reasoner failed")
+    assert (rdflib.URIRef, rdflib.Literal, rdflib.BNode) == (
+        rdflib.term.URIRef, rdflib.term.Literal, rdflib.term.BNode)
